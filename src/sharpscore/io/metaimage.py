@@ -1,0 +1,56 @@
+"""MetaImage (``.mha`` / ``.mhd``) radiographs through SimpleITK."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import CorruptImageError, ImageTooLargeError, MultiFrameError
+from .intensity import integer_full_scale, to_unit_range
+from .radiograph import Radiograph
+
+__all__ = ["read_metaimage"]
+
+
+def read_metaimage(path: Path, *, max_pixels: int = 100_000_000, **_: Any) -> Radiograph:
+    """Read a 2-D MetaImage; spacing comes from its ``ElementSpacing`` header."""
+    import SimpleITK as sitk
+
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as exc:
+        raise CorruptImageError(f"{path}: MetaImage header cannot be read ({_first_line(exc)})") from None
+    size = reader.GetSize()
+    if len(size) == 3 and size[2] == 1:
+        size = size[:2]
+    if len(size) != 2:
+        raise MultiFrameError(f"{path}: MetaImage of size {size}; expected one 2-D radiograph")
+    if size[0] * size[1] > max_pixels:
+        raise ImageTooLargeError(f"{path}: {size[0]} x {size[1]} px exceeds the limit of {max_pixels / 1e6:.0f} MP")
+    if reader.GetNumberOfComponents() != 1:
+        raise MultiFrameError(f"{path}: MetaImage with {reader.GetNumberOfComponents()} components per pixel")
+    try:
+        image = reader.Execute()
+    except RuntimeError as exc:
+        raise CorruptImageError(f"{path}: MetaImage pixel data is truncated or corrupt ({_first_line(exc)})") from None
+    arr = sitk.GetArrayViewFromImage(image)
+    arr = np.asarray(arr).reshape(arr.shape[-2:])
+    spacing_xy = image.GetSpacing()[:2]
+    from .dicom import plausible_spacing
+
+    spacing = plausible_spacing((spacing_xy[1], spacing_xy[0]), "ElementSpacing", str(path))
+    if np.issubdtype(arr.dtype, np.integer) and arr.min(initial=0) >= 0:
+        pixels = to_unit_range(arr, low=0.0, high=integer_full_scale(arr))
+    else:
+        pixels = to_unit_range(arr)
+    return Radiograph(pixels=pixels, spacing_mm=spacing, spacing_source="header" if spacing else None,
+                      source=str(path), format="mha", metadata={"dtype": str(arr.dtype)})
+
+
+def _first_line(exc: Exception) -> str:
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[-1] if lines else type(exc).__name__

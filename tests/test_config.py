@@ -1,0 +1,52 @@
+import pytest
+import yaml
+
+from sharpscore.config import ConfigModel, dump_config, parse_overrides, resolve_config
+from sharpscore.errors import ConfigError
+
+
+class Optim(ConfigModel):
+    lr: float = 1e-3
+    betas: list[float] = [0.9, 0.999]
+
+
+class Job(ConfigModel):
+    name: str = "job"
+    epochs: int = 10
+    resume: bool = False
+    optim: Optim = Optim()
+
+
+def test_yaml_overrides_and_dump(tmp_path):
+    cfg_path = tmp_path / "job.yaml"
+    cfg_path.write_text("epochs: 5\noptim:\n  lr: 0.1\n")
+    cfg = resolve_config(Job, cfg_path, ["optim.lr=0.01", "resume=true", "optim.betas=[0.5, 0.6]", "name=x=y"])
+    assert (cfg.epochs, cfg.optim.lr, cfg.resume, cfg.optim.betas, cfg.name) == (5, 0.01, True, [0.5, 0.6], "x=y")
+    out = tmp_path / "resolved.yaml"
+    dump_config(cfg, out)
+    assert resolve_config(Job, out) == cfg
+    assert yaml.safe_load(out.read_text())["optim"]["lr"] == 0.01
+
+
+def test_unknown_keys_are_named(tmp_path):
+    with pytest.raises(ConfigError, match="unknown key 'optim.lrr'"):
+        resolve_config(Job, None, ["optim.lrr=3"])
+    cfg_path = tmp_path / "bad.yaml"
+    cfg_path.write_text("epochs: 5\nepoch: 3\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: unknown key 'epoch'"):
+        resolve_config(Job, cfg_path)
+
+
+def test_bad_values_and_syntax(tmp_path):
+    with pytest.raises(ConfigError, match="epochs"):
+        resolve_config(Job, None, ["epochs=many"])
+    with pytest.raises(ConfigError, match="key=value"):
+        parse_overrides(["epochs"])
+    with pytest.raises(ConfigError, match="not found"):
+        resolve_config(Job, tmp_path / "nope.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        resolve_config(Job, tmp_path / "list.yaml")
+    (tmp_path / "evil.yaml").write_text("epochs: !!python/object/apply:os.system ['true']\n")
+    with pytest.raises(ConfigError, match="invalid YAML"):
+        resolve_config(Job, tmp_path / "evil.yaml")
