@@ -13,7 +13,7 @@ from ..errors import SharpScoreError
 
 __all__ = ["main", "build_parser"]
 
-_COMMANDS = ("info",)
+_COMMANDS = ("info", "synth", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # `key=value` overrides may follow options (`synth --out d n=3`); anything else is an error.
+    stray = [a for a in extra if a.startswith("-") or "=" not in a or not hasattr(args, "overrides")]
+    if stray:
+        parser.error(f"unrecognized arguments: {' '.join(stray)}")
+    if extra:
+        args.overrides = list(args.overrides) + extra
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="sharpscore: %(levelname)s: %(message)s")
     try:
@@ -43,6 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SharpScoreError as exc:
         print(f"sharpscore: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         print("sharpscore: interrupted", file=sys.stderr)
         return 130

@@ -1,0 +1,44 @@
+"""labelme point-landmark files: the format annotation tools (and RA2-DREAM teams) write."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+from .._fsutil import atomic_write_text
+from ..errors import InputError
+
+__all__ = ["write_labelme", "read_labelme"]
+
+
+def write_labelme(path: str | Path, landmarks: Mapping[str, tuple[float, float]], *, image_path: str,
+                  image_height: int, image_width: int) -> Path:
+    """Write point landmarks ``{name: (x, y)}`` (pixel coordinates) as a labelme JSON file."""
+    shapes = [{"label": name, "points": [[round(float(x), 3), round(float(y), 3)]], "group_id": None,
+               "description": "", "shape_type": "point", "flags": {}}
+              for name, (x, y) in landmarks.items()]
+    doc = {"version": "5.4.1", "flags": {}, "shapes": shapes, "imagePath": image_path, "imageData": None,
+           "imageHeight": int(image_height), "imageWidth": int(image_width)}
+    return atomic_write_text(path, json.dumps(doc, indent=1) + "\n")
+
+
+def read_labelme(path: str | Path) -> tuple[dict[str, tuple[float, float]], tuple[int, int] | None]:
+    """``({name: (x, y)}, (height, width) or None)`` from a labelme file's point shapes."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such landmark file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a labelme JSON file ({exc})") from None
+    points: dict[str, tuple[float, float]] = {}
+    for shape in doc.get("shapes", []):
+        if shape.get("shape_type", "point") != "point" or not shape.get("points"):
+            continue
+        x, y = shape["points"][0]
+        points[str(shape["label"])] = (float(x), float(y))
+    size = None
+    if doc.get("imageHeight") and doc.get("imageWidth"):
+        size = (int(doc["imageHeight"]), int(doc["imageWidth"]))
+    return points, size
