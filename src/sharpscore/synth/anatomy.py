@@ -196,7 +196,7 @@ def build_anatomy(kind: str, grades: dict[str, dict[str, int]], rng: np.random.G
 
 _P2_RATIO = {2: 0.58, 3: 0.62, 4: 0.61, 5: 0.56}
 _P3_RATIO = {2: 0.43, 3: 0.42, 4: 0.43, 5: 0.47}
-_MC_WIDTH = {1: (6.8, 4.2, 6.0), 2: (6.2, 3.9, 5.6), 3: (6.0, 3.8, 5.6), 4: (5.0, 3.2, 5.0), 5: (5.2, 3.3, 5.0)}
+_MC_WIDTH = {1: (7.5, 5.0, 7.0), 2: (7.4, 4.5, 6.6), 3: (7.0, 4.4, 6.6), 4: (5.9, 3.8, 5.8), 5: (6.0, 3.8, 5.6)}
 
 
 def _build_hand(b: _Builder, s: dict[str, np.ndarray], k: float) -> None:
@@ -229,28 +229,28 @@ def _build_hand(b: _Builder, s: dict[str, np.ndarray], k: float) -> None:
         d3 = _rot(d2, rng.normal(0, 3.0))
         tip = p3_base + d3 * l1 * _P3_RATIO[d] * rng.normal(1.0, 0.04)
         w = 0.92 + 0.08 * (d == 3) - 0.06 * (d == 5)
-        p1 = b.long_bone(f"p1_{d}", p1_base, p1_head, 5.0 * k * w, 3.3 * k * w, 4.2 * k * w,
+        p1 = b.long_bone(f"p1_{d}", p1_base, p1_head, 6.0 * k * w, 4.0 * k * w, 5.0 * k * w,
                          head_dome=1.8 * k, base_cup=1.3 * k)
-        p2 = b.long_bone(f"p2_{d}", p2_base, p2_head, 4.3 * k * w, 2.8 * k * w, 3.5 * k * w,
+        p2 = b.long_bone(f"p2_{d}", p2_base, p2_head, 5.0 * k * w, 3.4 * k * w, 4.2 * k * w,
                          head_dome=1.5 * k, base_cup=1.1 * k)
-        b.long_bone(f"p3_{d}", p3_base, tip, 3.8 * k * w, 2.0 * k * w, 2.9 * k * w,
+        b.long_bone(f"p3_{d}", p3_base, tip, 4.3 * k * w, 2.4 * k * w, 3.2 * k * w,
                     head_dome=2.2 * k, base_cup=0.9 * k, cortex_mid=0.3)
         _erode_joint(b, f"mcp{d}", None, p1, head_share=0.6)
         _erode_joint(b, f"pip{d}", p1, p2, head_share=0.5)
-        a.capsules.append((mc_end - d1 * 10 * k, tip, 8.0 * k * w, 1.0))
+        a.capsules.append((mc_end - d1 * 10 * k, tip, 8.8 * k * w, 0.9))
 
     # Carpus, anchored below the metacarpal bases.
     mc_len = {2: 68.0, 3: 64.0, 4: 57.0, 5: 53.0}
     nominal_base = {d: mc_heads[d] - _unit(mc_heads[d] - converge) * mc_len[d] * k * rng.normal(1.0, 0.03)
                     for d in range(2, 6)}
-    cap = b.bone(BlobBone(centre=nominal_base[3] + down * (1.2 + 10.5) * k, a=6.6 * k, b=11.0 * k,
+    cap = b.bone(BlobBone(centre=nominal_base[3] + down * (1.2 + 12.0) * k, a=7.6 * k, b=12.0 * k,
                           depth=8.0 * k, angle=float(np.arctan2(up[1], up[0]) - np.pi / 2)), "capitate")
     ham = b.bone(BlobBone(centre=0.5 * (nominal_base[4] + nominal_base[5]) + down * 9.0 * k - ulnar * 0.5 * k,
-                          a=7.6 * k, b=9.6 * k, depth=7.5 * k,
+                          a=8.6 * k, b=10.5 * k, depth=7.5 * k,
                           angle=float(np.arctan2(up[1], up[0]) - np.pi / 2) + sign_ulnar * 0.25), "hamate")
-    tzd = b.bone(BlobBone(centre=nominal_base[2] + down * (1.2 + 6.5) * k, a=5.8 * k, b=7.0 * k, depth=6.5 * k,
+    tzd = b.bone(BlobBone(centre=nominal_base[2] + down * (1.2 + 7.8) * k, a=6.6 * k, b=7.8 * k, depth=6.5 * k,
                           angle=float(np.arctan2(up[1], up[0]) - np.pi / 2)), "trapezoid")
-    tzm = b.bone(BlobBone(centre=tzd.centre - ulnar * 10.0 * k + down * 2.5 * k, a=7.0 * k, b=8.0 * k,
+    tzm = b.bone(BlobBone(centre=tzd.centre - ulnar * 11.5 * k + down * 2.5 * k, a=8.0 * k, b=9.0 * k,
                           depth=7.0 * k, angle=float(np.arctan2(up[1], up[0]) - np.pi / 2) - sign_ulnar * 0.5),
                  "trapezium")
     # Metacarpal bases snapped to the distal carpal row with their CMC gaps.
@@ -277,8 +277,8 @@ def _build_hand(b: _Builder, s: dict[str, np.ndarray], k: float) -> None:
     t1_head, t2_base = b.chain("ip", ip, t1_dir, _gap("ip", 0))
     t2_dir = _rot(t1_dir, rng.normal(0, 5.0))
     t_tip = t2_base + t2_dir * float(np.linalg.norm(ip - mcp1)) * 0.72
-    t1 = b.long_bone("t1", t1_base, t1_head, 5.6 * k, 3.8 * k, 4.8 * k, head_dome=1.8 * k, base_cup=1.4 * k)
-    t2 = b.long_bone("t2", t2_base, t_tip, 4.8 * k, 2.8 * k, 3.6 * k, head_dome=2.2 * k, base_cup=1.1 * k)
+    t1 = b.long_bone("t1", t1_base, t1_head, 6.6 * k, 4.5 * k, 5.6 * k, head_dome=1.8 * k, base_cup=1.4 * k)
+    t2 = b.long_bone("t2", t2_base, t_tip, 5.6 * k, 3.4 * k, 4.2 * k, head_dome=2.2 * k, base_cup=1.1 * k)
     _erode_joint(b, "mcp1", mc1, t1, head_share=0.6)
     _erode_joint(b, "ip", t1, t2, head_share=0.5)
     b.erode_end(mc1, "base", b.erosion("mc1"), b.slot_rng("mc1"))
@@ -286,12 +286,12 @@ def _build_hand(b: _Builder, s: dict[str, np.ndarray], k: float) -> None:
     a.capsules.append((mc1_base, mc1_end, 12.0 * k, 0.9))
 
     # Proximal carpal row, radius and ulna.
-    lun = b.bone(BlobBone(centre=cap.centre + down * (cap.b + _gap("capnlun", b.jsn("capnlun")) + 7.2 * k)
-                          + ulnar * 1.5 * k, a=8.0 * k, b=7.2 * k, depth=7.5 * k), "lunate")
+    lun = b.bone(BlobBone(centre=cap.centre + down * (cap.b + _gap("capnlun", b.jsn("capnlun")) + 8.2 * k)
+                          + ulnar * 1.5 * k, a=9.0 * k, b=8.2 * k, depth=7.5 * k), "lunate")
     a.landmarks["capnlun"] = cap.centre + down * (cap.b + _gap("capnlun", b.jsn("capnlun")) / 2) + ulnar * 0.8 * k
     a.joint_axes["capnlun"] = up.copy()
     sca_nominal = tzm.centre + down * 13.0 * k + ulnar * 4.5 * k
-    sca = BlobBone(centre=sca_nominal, a=6.2 * k, b=12.0 * k, depth=7.0 * k,
+    sca = BlobBone(centre=sca_nominal, a=7.0 * k, b=13.0 * k, depth=7.0 * k,
                    angle=float(np.arctan2(up[1], up[0]) - np.pi / 2) - sign_ulnar * 0.75)
     # Place the scaphoid so its distal pole sits the MNA gap below the trapezium/trapezoid.
     d_ts = _unit(sca_nominal - 0.5 * (tzm.centre + tzd.centre))
@@ -302,7 +302,7 @@ def _build_hand(b: _Builder, s: dict[str, np.ndarray], k: float) -> None:
     b.bone(sca, "scaphoid")
     a.landmarks["mna"] = tzm.centre + d_ts * (r_t + g_mna / 2)
     a.joint_axes["mna"] = -d_ts
-    tri = b.bone(BlobBone(centre=lun.centre + ulnar * 12.5 * k + up * 2.0 * k, a=6.0 * k, b=6.8 * k, depth=6.5 * k,
+    tri = b.bone(BlobBone(centre=lun.centre + ulnar * 14.0 * k + up * 2.0 * k, a=6.8 * k, b=7.6 * k, depth=6.5 * k,
                           angle=sign_ulnar * 0.3), "triquetrum")
     b.bone(BlobBone(centre=tri.centre + ulnar * 1.5 * k + up * 2.5 * k, a=4.2 * k, b=4.6 * k, depth=4.0 * k),
            "pisiform")
@@ -312,11 +312,11 @@ def _build_hand(b: _Builder, s: dict[str, np.ndarray], k: float) -> None:
     rad_base = row_bottom + down * g_rc - ulnar * 3.0 * k
     a.landmarks["radcar"] = row_bottom + down * g_rc / 2
     a.joint_axes["radcar"] = up.copy()
-    radius = b.long_bone("radius", rad_base, rad_base + down * 220 * k, 14.0 * k, 8.0 * k, 8.5 * k,
+    radius = b.long_bone("radius", rad_base, rad_base + down * 220 * k, 14.0 * k, 6.8 * k, 7.0 * k,
                          head_dome=0.0, base_cup=2.2 * k, cortex_mid=0.4)
     a.landmarks["radius"] = rad_base + down * 4.5 * k - ulnar * 4.0 * k
     ulna_base = lun.centre + ulnar * 14.5 * k + down * (lun.b + 4.5 * k + g_rc)
-    ulna = b.long_bone("ulna", ulna_base, ulna_base + down * 220 * k - ulnar * 8 * k, 7.5 * k, 5.8 * k, 6.0 * k,
+    ulna = b.long_bone("ulna", ulna_base, ulna_base + down * 220 * k - ulnar * 14 * k, 7.5 * k, 5.0 * k, 5.2 * k,
                        head_dome=0.0, base_cup=0.4 * k, cortex_mid=0.42)
     a.landmarks["ulna"] = ulna_base + down * 4.0 * k
     a.landmarks["mul"] = tzm.centre.copy()
@@ -332,7 +332,7 @@ def _build_hand(b: _Builder, s: dict[str, np.ndarray], k: float) -> None:
     palm = np.array([mc_heads[2] - ulnar * 4 * k, mc_heads[5] + ulnar * 3 * k, base5 + ulnar * 3 * k,
                      ulna_base + ulnar * 4 * k, rad_base - ulnar * 14 * k, mc1_base - ulnar * 4 * k,
                      mc1_end])
-    a.polygons.append((palm, 7.0 * k, 27.0 * k))
+    a.polygons.append((palm, 7.0 * k, 20.0 * k))
     fore_mid = 0.5 * (rad_base + ulna_base)
     a.capsules.append((fore_mid, fore_mid + down * 260 * k, 29.0 * k, 0.62))
     a.named["up"] = up
@@ -423,14 +423,14 @@ def _build_foot(b: _Builder, s: dict[str, np.ndarray], k: float) -> None:
     for d, (ra, rb_) in zip((1, 2, 3), ((8.5, 11.0), (6.0, 7.5), (6.5, 8.5))):
         mt = mt_bones[d]
         c = mt.base - mt.axis * (1.3 * k + rb_ * k)
-        cune.append(b.bone(BlobBone(centre=c, a=ra * k, b=rb_ * k, depth=9.0 * k, angle=ang), f"cuneiform{d}"))
+        cune.append(b.bone(BlobBone(centre=c, a=ra * k, b=rb_ * k, depth=5.5 * k, angle=ang, cortex=0.6), f"cuneiform{d}"))
     cub_c = 0.5 * (mt_bones[4].base + mt_bones[5].base) + down * 12.5 * k - lateral * 1.0 * k
-    cub = b.bone(BlobBone(centre=cub_c, a=10.0 * k, b=12.0 * k, depth=10.0 * k, angle=ang + 0.25), "cuboid")
+    cub = b.bone(BlobBone(centre=cub_c, a=10.0 * k, b=12.0 * k, depth=6.0 * k, angle=ang + 0.25, cortex=0.6), "cuboid")
     nav_c = np.mean([c.centre for c in cune], axis=0) + down * 16.0 * k - lateral * 2.0 * k
-    nav = b.bone(BlobBone(centre=nav_c, a=15.0 * k, b=6.5 * k, depth=9.0 * k, angle=ang - 0.15), "navicular")
+    nav = b.bone(BlobBone(centre=nav_c, a=15.0 * k, b=6.5 * k, depth=5.5 * k, angle=ang - 0.15, cortex=0.6), "navicular")
     for name, centre, (ra, rb_) in (("talus", nav.centre + down * 19.0 * k - lateral * 3.0 * k, (12.0, 13.0)),
                                     ("calcaneus", cub.centre + down * 26.0 * k + lateral * 3.0 * k, (13.0, 18.0))):
-        hind = b.bone(BlobBone(centre=centre, a=ra * k, b=rb_ * k, depth=8.0 * k, angle=ang + 0.1), name)
+        hind = b.bone(BlobBone(centre=centre, a=ra * k, b=rb_ * k, depth=5.0 * k, angle=ang + 0.1, cortex=0.6), name)
         hind.partly_in_view = True  # the layout keeps only their distal part in the image
     fore = np.array([mt_heads[1] - lateral * 9 * k, mt_heads[5] + lateral * 6 * k, mt_bones[5].base + lateral * 8 * k,
                      cub.centre + lateral * 10 * k + down * 40 * k, nav.centre - lateral * 18 * k + down * 40 * k,

@@ -49,7 +49,7 @@ class Defect:
 @dataclass
 class _Bone:
     density: float = 1.0  # periarticular osteopenia lowers it locally via ``osteopenia``
-    cortex_mu: float = 0.060
+    cortex_mu: float = 0.070
     trabecular_mu: float = 0.030
     defects: list[Defect] = field(default_factory=list)
     osteopenia: float = 0.0  # 0-1: fraction of trabecular density lost near the joint ends
@@ -78,7 +78,7 @@ class _Bone:
         noise = rng.standard_normal(shape).astype(np.float32)
         fine = gaussian_filter(noise, sigma=max(0.6, 0.35 / mm_per_px))
         fine /= fine.std() + 1e-6
-        return 1.0 + 0.28 * fine
+        return 1.0 + 0.22 * fine
 
     def _cut_defects(self, atten: np.ndarray, u: np.ndarray, v: np.ndarray, mm_per_px: float) -> None:
         soft = max(0.15, 0.8 * mm_per_px)
@@ -173,7 +173,8 @@ class LongBone(_Bone):
         taper = np.sqrt(np.clip(np.minimum(to_head, to_base) / 1.2, 0.0, 1.0))
         # Subchondral plate: a dense band just under each articular surface.
         plate = np.exp(-(np.minimum(to_head, to_base) / 0.45) ** 2) * np.clip(r - np.abs(v), 0, 2) * 1.4
-        trab_mu = self.trabecular_mu * self.density
+        # Marrow fat fills the diaphysis: trabecular density is highest in the bone ends.
+        trab_mu = self.trabecular_mu * self.density * (0.35 + 0.65 * (1.0 - np.clip(mid * 1.5, 0, 1)) ** 2)
         if self.osteopenia > 0:
             near_end = np.exp(-np.minimum(to_head, to_base) / 8.0)
             trab_mu = trab_mu * (1.0 - self.osteopenia * near_end)

@@ -178,7 +178,7 @@ def _soft_tissue(anatomy: Anatomy, tf: Transform, shape: tuple[int, int], grades
         depth = distance_transform_edt(region_mask) * cell_mm
         # A flat plateau with a rounded edge (the palm/forefoot is a slab, not a dome).
         edge = np.sqrt(np.clip(depth / (2.0 * inflate), 0.0, 1.0))
-        thick = np.maximum(thick, plateau * edge)
+        thick = np.maximum(thick, gaussian_filter(plateau * edge, 4.0 / cell_mm))
     if grades:  # soft-tissue swelling around inflamed joints
         for site, g in grades.items():
             if site in anatomy.landmarks and (g.get("erosion") or 0) + (g.get("jsn") or 0) > 0:
