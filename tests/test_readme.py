@@ -1,0 +1,21 @@
+"""The README's quickstart and commands must keep working."""
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_quickstart_runs(tmp_path, monkeypatch, capsys):
+    text = README.read_text()
+    block = re.search(r"## Quickstart\s+```python\n(.*?)```", text, re.S).group(1)
+    assert len(block.strip().splitlines()) <= 8
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "README quickstart", "exec"), {})
+    out = capsys.readouterr().out
+    assert "Radiograph(" in out and "'erosion': 2" in out and (tmp_path / "hand.dcm").exists()
+
+
+def test_readme_names_the_two_setup_commands():
+    text = README.read_text()
+    assert "make demo" in text and "make test" in text
