@@ -108,7 +108,14 @@ class _Builder:
         d = _unit(direction_in)
         self.a.landmarks[site] = joint.copy()
         self.a.joint_axes[site] = d
-        return joint - d * gap / 2, joint + d * gap / 2
+        distal = joint + d * gap / 2
+        # JSN 4 is ankylosis or complete (sub)luxation: half the time the distal bone is displaced.
+        # Drawn from a per-site stream so that the person's other random draws do not move.
+        sub = np.random.default_rng([self.a_seed, *site.encode(), 7])
+        shift, side = sub.uniform(1.5, 3.5), sub.choice([-1.0, 1.0])
+        if self.jsn(site) >= 4 and sub.random() < 0.5:
+            distal = distal + side * shift * np.array([-d[1], d[0]])
+        return joint - d * gap / 2, distal
 
     # -- erosions -------------------------------------------------------------------------------
     def erode_end(self, bone: LongBone, end: str, grade: int, slot_rng: np.random.Generator) -> None:
@@ -224,10 +231,12 @@ def _build_hand(b: _Builder, s: dict[str, np.ndarray], k: float) -> None:
         d1 = _unit(pip - p1_base)
         p1_head, p2_base = b.chain(f"pip{d}", pip, d1, _gap(f"pip{d}", b.jsn(f"pip{d}")))
         d2 = _rot(d1, rng.normal(0, 3.0) + sign_ulnar * ulnar_dev * 0.5)
-        dip = pip + d2 * l1 * _P2_RATIO[d] * rng.normal(1.0, 0.04)
+        # Flexion at the PIP/DIP foreshortens the middle and distal phalanges in a PA view.
+        flex = np.cos(np.deg2rad(abs(rng.normal(0.0, 14.0))))
+        dip = pip + d2 * l1 * _P2_RATIO[d] * rng.normal(1.0, 0.04) * flex
         p2_head, p3_base = b.chain(f"dip{d}", dip, d2, _NORMAL_GAP["dip"] * rng.uniform(0.8, 1.1))
         d3 = _rot(d2, rng.normal(0, 3.0))
-        tip = p3_base + d3 * l1 * _P3_RATIO[d] * rng.normal(1.0, 0.04)
+        tip = p3_base + d3 * l1 * _P3_RATIO[d] * rng.normal(1.0, 0.04) * flex
         w = 0.92 + 0.08 * (d == 3) - 0.06 * (d == 5)
         p1 = b.long_bone(f"p1_{d}", p1_base, p1_head, 6.0 * k * w, 4.0 * k * w, 5.0 * k * w,
                          head_dome=1.8 * k, base_cup=1.3 * k)
