@@ -13,7 +13,7 @@ from ..errors import SharpScoreError
 
 __all__ = ["main", "build_parser"]
 
-_COMMANDS = ("info", "synth", "demo")
+_COMMANDS = ("info", "synth", "demo", "evaluate")
 
 
 def build_parser() -> argparse.ArgumentParser:

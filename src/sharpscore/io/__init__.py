@@ -19,7 +19,7 @@ from ..errors import ImageTooLargeError, InputError, NotAFileError, UnknownForma
 from .intensity import integer_full_scale, to_unit_range
 from .radiograph import Radiograph
 
-__all__ = ["Radiograph", "load_radiograph", "sniff_format", "normalise_spacing", "DEFAULT_MAX_PIXELS"]
+__all__ = ["Radiograph", "load_radiograph", "sniff_format", "normalise_spacing", "read_spacing", "DEFAULT_MAX_PIXELS"]
 
 DEFAULT_MAX_PIXELS = 100_000_000
 
@@ -156,3 +156,27 @@ def _from_array(arr: np.ndarray, *, spacing_mm: Any, max_pixels: int) -> Radiogr
     spacing = normalise_spacing(spacing_mm) if spacing_mm is not None else None
     return Radiograph(pixels=pixels, spacing_mm=spacing, spacing_source="user" if spacing else None,
                       source="<array>", format="array")
+
+
+def read_spacing(path: str | os.PathLike) -> tuple[float, float] | None:
+    """Pixel spacing ``(row, col)`` in mm from a file's header alone (no pixel decoding); ``None``
+    for PNG/JPEG or when the header has no plausible spacing."""
+    fmt = sniff_format(path)
+    if fmt == "dicom":
+        import pydicom
+
+        from .dicom import _spacing
+
+        ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+        return _spacing(ds, str(path))[0]
+    if fmt == "mha":
+        import SimpleITK as sitk
+
+        from .dicom import plausible_spacing
+
+        reader = sitk.ImageFileReader()
+        reader.SetFileName(str(path))
+        reader.ReadImageInformation()
+        sx, sy = reader.GetSpacing()[:2]
+        return plausible_spacing((sy, sx), "ElementSpacing", str(path))
+    return None

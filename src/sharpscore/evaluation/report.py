@@ -1,0 +1,226 @@
+"""``evaluate``: compare predictions with a reference in the RA2-DREAM layout and write a report."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .. import schema
+from .._fsutil import atomic_write_text
+from ..errors import SchemaError
+from . import plots
+from .joints import confusion, exact_agreement, quadratic_kappa, within_one
+from .ra2 import WINNERS, ra2_scores
+from .totals import total_agreement
+
+__all__ = ["evaluate_rows", "evaluate_files", "evaluate_landmark_folders", "FAMILIES"]
+
+# Site families as readers group them: finger joints, wrist, feet; JSN and erosion separately.
+FAMILIES = ("finger_jsn", "finger_erosion", "wrist_jsn", "wrist_erosion", "foot_jsn", "foot_erosion")
+INTERVAL_SUFFIXES = ("_lo", "_hi")
+
+
+def _family(column: str) -> tuple[str, int]:
+    region, name, measure = schema.parse_ra2_column(column)
+    s = schema.site(region, name)
+    return f"{s.family}_{measure}", s.max_for(measure) + 1
+
+
+def _match(pred_rows, truth_rows):
+    pred = {str(r[schema.RA2_ID_COLUMN]): r for r in pred_rows}
+    truth = {str(r[schema.RA2_ID_COLUMN]): r for r in truth_rows}
+    missing, extra = sorted(set(truth) - set(pred)), sorted(set(pred) - set(truth))
+    if missing or extra:
+        raise SchemaError("patients differ between prediction and truth: "
+                          f"{len(missing)} missing from the prediction {missing[:10]}, "
+                          f"{len(extra)} not in the truth {extra[:10]}")
+    return pred, truth
+
+
+def evaluate_rows(pred_rows: Sequence[Mapping[str, object]], truth_rows: Sequence[Mapping[str, object]],
+                  *, weight_by: str = "total") -> dict[str, object]:
+    """All metrics for predicted vs reference rows (dicts keyed by RA2-DREAM column)."""
+    pred, truth = _match(pred_rows, truth_rows)
+    ids = sorted(truth)
+    metrics: dict[str, object] = {"n_patients": len(ids), "ra2": ra2_scores(list(pred.values()), list(truth.values()),
+                                                                          weight_by=weight_by)}
+    metrics["ra2"]["winners"] = dict(WINNERS)
+    for col, key in (("Overall_Tol", "total"), ("Overall_erosion", "erosion"), ("Overall_narrowing", "jsn")):
+        t = [float(truth[i][col]) for i in ids]
+        p = [float(pred[i][col]) for i in ids]
+        lo = [pred[i].get(col + "_lo") for i in ids]
+        hi = [pred[i].get(col + "_hi") for i in ids]
+        have_interval = all(v is not None for v in lo + hi)
+        metrics[key] = total_agreement(t, p, [float(v) for v in lo] if have_interval else None,
+                                       [float(v) for v in hi] if have_interval else None)
+    metrics["total"]["icc2_1"] = metrics["total"].pop("icc2_1")
+    pairs: dict[str, tuple[list[float], list[float], int]] = defaultdict(lambda: ([], [], 0))
+    for col in schema.RA2_JOINT_COLUMNS:
+        fam, n_grades = _family(col)
+        t_list, p_list, _ = pairs[fam]
+        for i in ids:
+            if truth[i].get(col) is None or pred[i].get(col) is None:
+                continue
+            t_list.append(float(truth[i][col]))
+            p_list.append(float(pred[i][col]))
+        pairs[fam] = (t_list, p_list, max(n_grades, pairs[fam][2]))
+    joints = {}
+    for fam in FAMILIES:
+        t_list, p_list, n_grades = pairs.get(fam, ([], [], 0))
+        if not t_list:
+            continue
+        joints[fam] = {"n": len(t_list), "exact": exact_agreement(t_list, p_list), "within_1": within_one(t_list, p_list),
+                       "qwk": quadratic_kappa(t_list, p_list, labels=list(range(n_grades))),
+                       "confusion": confusion(t_list, p_list, n_grades).tolist()}
+    metrics["joints"] = joints
+    return metrics
+
+
+def _subgroups(pred, truth, by: str, weight_by: str) -> dict[str, object]:
+    groups: dict[str, list[str]] = defaultdict(list)
+    for pid, row in truth.items():
+        groups[str(row.get(by, "") or "(blank)")].append(pid)
+    out = {}
+    for value, pids in sorted(groups.items()):
+        if len(pids) < 3:
+            out[value] = {"n_patients": len(pids), "note": "fewer than 3 patients: not evaluated"}
+            continue
+        out[value] = evaluate_rows([pred[p] for p in pids], [truth[p] for p in pids], weight_by=weight_by)
+    return out
+
+
+def evaluate_landmark_folders(pred_dir: str | Path, truth_dir: str | Path) -> dict[str, object]:
+    """Pool localisation errors over labelme files with the same name in two folders; spacing
+    comes from the image beside each truth file when its header has one (DICOM, MHA)."""
+    from ..io import read_spacing
+    from ..io.labelme import read_labelme
+    from .landmarks import landmark_errors, summarise_landmark_errors
+
+    errors, unmatched = [], []
+    for truth_file in sorted(Path(truth_dir).glob("*.json")):
+        pred_file = Path(pred_dir) / truth_file.name
+        if not pred_file.exists():
+            unmatched.append(truth_file.name)
+            continue
+        truth_pts, _ = read_labelme(truth_file)
+        pred_pts, _ = read_labelme(pred_file)
+        spacing = None
+        for ext in (".dcm", ".mha", ".mhd"):
+            image = truth_file.with_suffix(ext)
+            if image.exists():
+                spacing = read_spacing(image)
+                break
+        errors.append(landmark_errors(pred_pts, truth_pts, spacing))
+    if not errors:
+        raise SchemaError(f"no labelme files in {pred_dir} match those in {truth_dir}")
+    summary = summarise_landmark_errors(errors)
+    summary["images"] = len(errors)
+    summary["unmatched"] = unmatched
+    return summary
+
+
+def evaluate_files(pred_csv: str | Path, truth_csv: str | Path, out: str | Path, *,
+                   by: Sequence[str] = (), weight_by: str = "total",
+                   landmarks: tuple[str | Path, str | Path] | None = None) -> dict[str, object]:
+    """Read two RA2-DREAM tables, compute every metric, and write ``metrics.json``, ``report.md``
+    and PNG plots into ``out``. Returns the metrics."""
+    interval_cols = [c + s for c in schema.RA2_TOTAL_COLUMNS for s in INTERVAL_SUFFIXES]
+    truth_rows = schema.read_ra2_csv(truth_csv, extra_columns=list(by), require_all=False)
+    pred_rows = schema.read_ra2_csv(pred_csv, extra_columns=interval_cols, check_totals=False, require_all=False)
+    missing_cols = sorted({c for r in truth_rows for c, v in r.items() if v is not None and c in schema.RA2_JOINT_COLUMNS}
+                          - {c for r in pred_rows for c, v in r.items() if v is not None})
+    if missing_cols:
+        raise SchemaError(f"{pred_csv}: no predictions for column(s) the truth scores: {', '.join(missing_cols[:10])}"
+                          + (f" and {len(missing_cols) - 10} more" if len(missing_cols) > 10 else ""))
+    for r in pred_rows:
+        for c in interval_cols:
+            if r.get(c) not in (None, ""):
+                r[c] = float(r[c])  # type: ignore[arg-type]
+            else:
+                r[c] = None
+    metrics = evaluate_rows(pred_rows, truth_rows, weight_by=weight_by)
+    pred, truth = _match(pred_rows, truth_rows)
+    if by:
+        metrics["subgroups"] = {col: _subgroups(pred, truth, col, weight_by) for col in by}
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ids = sorted(truth)
+    plots.bland_altman_plot([truth[i]["Overall_Tol"] for i in ids], [pred[i]["Overall_Tol"] for i in ids],
+                            out / "bland_altman_total.png")
+    plots.confusion_plot({k: np.array(v["confusion"]) for k, v in metrics["joints"].items()},
+                         out / "confusion_matrices.png")
+    if landmarks is not None:
+        metrics["landmarks"] = evaluate_landmark_folders(*landmarks)
+        plots.landmark_error_plot(metrics["landmarks"], out / "landmark_errors.png")
+    metrics["inputs"] = {"pred": str(pred_csv), "truth": str(truth_csv), "weight_by": weight_by}
+    atomic_write_text(out / "metrics.json", json.dumps(_jsonable(metrics), indent=2) + "\n")
+    atomic_write_text(out / "report.md", render_report(metrics))
+    return metrics
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (np.floating, np.integer)):
+        return _jsonable(value.item())
+    return value
+
+
+def _f(x, nd=3) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{nd}f}"
+
+
+def render_report(m: Mapping[str, object]) -> str:
+    """A readable Markdown report of :func:`evaluate_rows` metrics."""
+    ra2 = m["ra2"]
+    lines = ["# sharpscore evaluation", "",
+             f"{m['n_patients']} patients. Research use only: agreement with the reference reader, not accuracy "
+             "against ground truth.", "",
+             "## RA2-DREAM challenge scores (lower is better)", "",
+             "| | SC1 overall | SC2 narrowing | SC3 erosion |", "|---|---|---|---|",
+             f"| this prediction | {_f(ra2['sc1'])} | {_f(ra2['sc2'])} | {_f(ra2['sc3'])} |",
+             f"| challenge winners (different data) | {ra2['winners']['sc1']} | {ra2['winners']['sc2']} | "
+             f"{ra2['winners']['sc3']} |", "",
+             "## Totals", "",
+             "| score | ICC(2,1) [95% CI] | ICC(3,1) | Pearson | Spearman | RMSE | MAE | bias [LoA] | SDC | "
+             "interval coverage (width) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for key, label in (("total", "total SvdH"), ("erosion", "erosion"), ("jsn", "JSN")):
+        t = m[key]
+        ba = t["bland_altman"]
+        cov = (f"{_f(t['interval_coverage'])} ({_f(t['interval_width'], 1)})" if "interval_coverage" in t else "n/a")
+        lines.append(f"| {label} | {_f(t['icc2_1'])} [{_f(t['icc2_1_ci'][0])}, {_f(t['icc2_1_ci'][1])}] | "
+                     f"{_f(t['icc3_1'])} | {_f(t['pearson'])} | {_f(t['spearman'])} | {_f(t['rmse'], 2)} | "
+                     f"{_f(t['mae'], 2)} | {_f(ba['bias'], 2)} [{_f(ba['loa_low'], 1)}, {_f(ba['loa_high'], 1)}] | "
+                     f"{_f(t['sdc'], 2)} | {cov} |")
+    lines += ["", "## Joints by site family", "", "| family | joints | exact | within 1 | quadratic kappa |",
+              "|---|---|---|---|---|"]
+    for fam, j in m["joints"].items():
+        lines.append(f"| {fam} | {j['n']} | {_f(j['exact'])} | {_f(j['within_1'])} | {_f(j['qwk'])} |")
+    if "subgroups" in m:
+        for col, groups in m["subgroups"].items():
+            lines += ["", f"## Subgroups by `{col}`", "", "| value | patients | SC1 | ICC(2,1) total | RMSE total |",
+                      "|---|---|---|---|---|"]
+            for value, g in groups.items():
+                if "ra2" not in g:
+                    lines.append(f"| {value} | {g['n_patients']} | {g['note']} | | |")
+                    continue
+                lines.append(f"| {value} | {g['n_patients']} | {_f(g['ra2']['sc1'])} | {_f(g['total']['icc2_1'])} | "
+                             f"{_f(g['total']['rmse'], 2)} |")
+    if "landmarks" in m:
+        lm = m["landmarks"]
+        a = lm["all"]
+        within = ", ".join(f"{k.split('_')[1]}: {_f(v, 3)}" for k, v in a.items() if k.startswith("within_"))
+        lines += ["", "## Localisation", "", f"{lm['images']} images, error in {lm['unit']}: median {_f(a['median'], 2)}, "
+                  f"mean {_f(a['mean'], 2)}" + (f"; fraction within {within}" if within else "") + ".",
+                  "Per landmark: `landmark_errors.png`."]
+    lines += ["", "Plots: `bland_altman_total.png`, `confusion_matrices.png`.", ""]
+    return "\n".join(lines)
