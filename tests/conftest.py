@@ -1,22 +1,12 @@
-"""Shared fixtures. Real data lives in ../shared/data beside the checkout; tests that need it skip
-cleanly when it is absent (as on a user's machine)."""
+"""Shared fixtures (helpers live in shared_data.py)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("SHARPSCORE_SHARED_DATA", REPO.parent / "shared" / "data"))
-
-
-def shared_path(*parts: str) -> Path:
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"shared data not available: {path}")
-    return path
+from shared_data import shared_path
 
 
 @pytest.fixture

@@ -24,7 +24,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import ConfigError
 
-__all__ = ["ConfigModel", "load_yaml", "apply_overrides", "parse_overrides", "resolve_config", "dump_config"]
+__all__ = ["ConfigModel", "load_yaml", "apply_overrides", "parse_overrides", "resolve_config", "validate_config",
+           "dump_config"]
 
 T = TypeVar("T", bound="ConfigModel")
 
@@ -106,11 +107,15 @@ def resolve_config(model: type[T], path: str | Path | None = None,
     keys), and validate into ``model``; raises :class:`ConfigError` naming each bad key."""
     data = load_yaml(path) if path is not None else {}
     pairs = list(overrides.items()) if isinstance(overrides, Mapping) else parse_overrides(overrides)
-    data = apply_overrides(data, pairs)
+    return validate_config(model, apply_overrides(data, pairs), str(path) if path else model.__name__)
+
+
+def validate_config(model: type[T], data: Mapping[str, Any], origin: str | None = None) -> T:
+    """Validate a plain mapping into ``model``; :class:`ConfigError` names each bad key."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(dict(data))
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, str(path) if path else model.__name__)) from None
+        raise ConfigError(_format_validation_error(exc, origin or model.__name__)) from None
 
 
 def dump_config(config: BaseModel, path: str | Path | None = None) -> str:

@@ -19,6 +19,9 @@ __all__ = [
     "CorruptImageError",
     "DecoderMissingError",
     "ImageTooLargeError",
+    "NotHandOrFootError",
+    "MultipleRegionsError",
+    "ModelError",
     "SchemaError",
     "ConfigError",
 ]
@@ -74,6 +77,18 @@ class DecoderMissingError(InputError):
 
 class ImageTooLargeError(InputError):
     """The image has more pixels than the configured limit."""
+
+
+class NotHandOrFootError(InputError):
+    """The radiograph is not a hand or foot film sharpscore was trained for (chest, hip, leg ...)."""
+
+
+class MultipleRegionsError(UnsupportedImageError):
+    """Both hands (or both feet) on one film: not supported yet."""
+
+
+class ModelError(SharpScoreError):
+    """A model bundle that is missing, corrupt or does not match its checksum."""
 
 
 class SchemaError(SharpScoreError):

@@ -322,14 +322,7 @@ def validate_ra2_row(row: Mapping[str, object], *, check_totals: bool = True,
     Raises :class:`SchemaError` naming the offending column for an unknown column, a missing one
     (with ``require_all``), a value outside its SvdH range, or totals that disagree with the joints.
     """
-    unknown = [c for c in row if c not in RA2_COLUMNS]
-    if unknown:
-        raise SchemaError(f"unknown RA2-DREAM column(s): {', '.join(map(str, unknown))}")
-    if require_all:
-        missing = [c for c in RA2_COLUMNS if c not in row]
-        if missing:
-            shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
-            raise SchemaError(f"missing RA2-DREAM column(s): {shown}")
+    _check_columns(list(row), require_all)
     pid = row.get(RA2_ID_COLUMN)
     if pid is None or str(pid).strip() == "":
         raise SchemaError(f"row without a {RA2_ID_COLUMN}")
@@ -347,6 +340,18 @@ def validate_ra2_row(row: Mapping[str, object], *, check_totals: bool = True,
     if check_totals:
         _check_totals(out, tolerance)
     return out
+
+
+def _check_columns(columns: list, require_all: bool, extra: set[str] = frozenset(), where: str = "") -> None:
+    """Unknown columns (not RA2-DREAM, not ``extra``) and, with ``require_all``, missing ones."""
+    unknown = [str(c) for c in columns if c not in RA2_COLUMNS and c not in extra]
+    if unknown:
+        raise SchemaError(f"{where}unknown RA2-DREAM column(s): {', '.join(unknown)}")
+    if require_all:
+        missing = [c for c in RA2_COLUMNS if c not in columns]
+        if missing:
+            shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+            raise SchemaError(f"{where}missing RA2-DREAM column(s): {shown}")
 
 
 def _as_number(value: object, where: str) -> float | None:
@@ -415,14 +420,7 @@ def read_ra2_csv(path: str | Path, *, require_all: bool = True, check_totals: bo
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         header = reader.fieldnames or []
-        unknown = [c for c in header if c not in RA2_COLUMNS and c not in extra]
-        if unknown:
-            raise SchemaError(f"{path}: unknown RA2-DREAM column(s): {', '.join(unknown)}")
-        if require_all:
-            missing = [c for c in RA2_COLUMNS if c not in header]
-            if missing:
-                shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
-                raise SchemaError(f"{path}: missing RA2-DREAM column(s): {shown}")
+        _check_columns(header, require_all, extra=extra, where=f"{path}: ")
         seen: set[str] = set()
         for line_no, raw in enumerate(reader, start=2):
             meta = {c: raw.pop(c) for c in list(raw) if c in extra}

@@ -5,7 +5,7 @@ import pydicom
 import pytest
 
 import sharpscore
-from conftest import shared_path
+from shared_data import shared_path
 
 DICOMS = ["966_fixed.dcm", "JPEG2KLossless_1s_1f_u_16_16.dcm", "NM_Kakadu44_SOTmarkerincons.dcm",
           "RG1_JLSN.dcm", "RG1_UNCR.dcm", "RG2_JLSL.dcm", "RG2_JPLL.dcm", "RG2_JPLY_fixed.dcm",

@@ -97,7 +97,7 @@ def test_disease_mix_like_real_cohorts():
 
 
 def test_shape_model_matches_shared_landmarks():
-    from conftest import shared_path
+    from shared_data import shared_path
     from sharpscore.synth.shape_model import fit_shape_model, load_shape_model
 
     folder = shared_path("ra2-landmarks")

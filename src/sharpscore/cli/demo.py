@@ -28,7 +28,14 @@ def run(args: argparse.Namespace) -> int:
     from .. import schema
     from ..io import load_radiograph
     from ..io.labelme import read_labelme
+    from ..models import available
     from ..synth import SynthConfig, generate_cohort
+
+    localizer = None
+    if available("localizer"):
+        from ..models import load_localizer
+
+        localizer = load_localizer("default")
 
     out = Path(args.out)
     cohort = out / "phantom"
@@ -48,10 +55,22 @@ def run(args: argparse.Namespace) -> int:
               f"laterality {rg.laterality}, {rg.metadata.get('photometric')}, {len(points)} landmarks")
         ax.imshow(rg.pixels, cmap="gray", vmin=0, vmax=1)
         xs, ys = zip(*points.values())
-        ax.scatter(xs, ys, s=6, c="tab:red")
-        ax.set_title(region)
+        ax.scatter(xs, ys, s=8, c="tab:red", label="true joint")
+        title = region
+        if localizer is not None:
+            loc = localizer.predict(rg)
+            err = [((loc.landmarks[k][0] - x) ** 2 + (loc.landmarks[k][1] - y) ** 2) ** 0.5 * sp[0]
+                   for k, (x, y) in points.items()]
+            err.sort()
+            print(f"    located as {loc.region}: median error {err[len(err) // 2]:.2f} mm, "
+                  f"max {err[-1]:.2f} mm; flags: {', '.join(loc.flags) or 'none'}")
+            px, py = zip(*[v[:2] for v in loc.landmarks.values()])
+            ax.scatter(px, py, s=30, facecolors="none", edgecolors="tab:green", label="located")
+            title = f"{region}: located as {loc.region}"
+        ax.set_title(title)
         ax.axis("off")
-    fig.suptitle("sharpscore demo: phantom patient with its true joint positions (research use only)")
+    axes[0].legend(loc="lower left", fontsize=7)
+    fig.suptitle("sharpscore demo: phantom patient, true and located joints (research use only)")
     fig.tight_layout()
     preview = out / "preview.png"
     fig.savefig(preview, dpi=80)

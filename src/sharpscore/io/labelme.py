@@ -9,22 +9,35 @@ from pathlib import Path
 from .._fsutil import atomic_write_text
 from ..errors import InputError
 
-__all__ = ["write_labelme", "read_labelme"]
+__all__ = ["write_labelme", "read_labelme", "read_labelme_extra"]
 
 
 def write_labelme(path: str | Path, landmarks: Mapping[str, tuple[float, float]], *, image_path: str,
-                  image_height: int, image_width: int) -> Path:
-    """Write point landmarks ``{name: (x, y)}`` (pixel coordinates) as a labelme JSON file."""
+                  image_height: int, image_width: int, spacing_mm: tuple[float, float] | None = None,
+                  region: str | None = None) -> Path:
+    """Write point landmarks ``{name: (x, y)}`` (pixel coordinates) as a labelme JSON file.
+
+    ``spacing_mm`` and ``region`` are kept under a ``sharpscore`` key (labelme keeps unknown keys)."""
     shapes = [{"label": name, "points": [[round(float(x), 3), round(float(y), 3)]], "group_id": None,
                "description": "", "shape_type": "point", "flags": {}}
               for name, (x, y) in landmarks.items()]
     doc = {"version": "5.4.1", "flags": {}, "shapes": shapes, "imagePath": image_path, "imageData": None,
            "imageHeight": int(image_height), "imageWidth": int(image_width)}
+    extra = {k: v for k, v in (("spacing_mm", list(spacing_mm) if spacing_mm else None), ("region", region)) if v}
+    if extra:
+        doc["sharpscore"] = extra
     return atomic_write_text(path, json.dumps(doc, indent=1) + "\n")
 
 
 def read_labelme(path: str | Path) -> tuple[dict[str, tuple[float, float]], tuple[int, int] | None]:
-    """``({name: (x, y)}, (height, width) or None)`` from a labelme file's point shapes."""
+    """``({name: (x, y)}, (height, width) or None)`` from a labelme file's point shapes
+    (:func:`read_labelme_extra` gives the ``sharpscore`` metadata too)."""
+    points, size, _ = read_labelme_extra(path)
+    return points, size
+
+
+def read_labelme_extra(path: str | Path) -> tuple[dict[str, tuple[float, float]], tuple[int, int] | None, dict]:
+    """Like :func:`read_labelme`, plus the ``sharpscore`` metadata dict (spacing, region) if any."""
     path = Path(path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -41,4 +54,4 @@ def read_labelme(path: str | Path) -> tuple[dict[str, tuple[float, float]], tupl
     size = None
     if doc.get("imageHeight") and doc.get("imageWidth"):
         size = (int(doc["imageHeight"]), int(doc["imageWidth"]))
-    return points, size
+    return points, size, dict(doc.get("sharpscore") or {})

@@ -60,7 +60,7 @@ def _render_patient(args: tuple[SynthConfig, int, str]) -> dict[str, object]:
         image_name = _write_image(Path(out), stem, img, cfg, pid, region, seeds[region])
         h, w = img.radiograph.shape
         write_labelme(Path(out) / f"{stem}.json", img.landmarks, image_path=image_name,
-                      image_height=h, image_width=w)
+                      image_height=h, image_width=w, spacing_mm=img.radiograph.spacing_mm, region=region)
         for site, g in img.grades.items():
             records.append(schema.JointRecord(region, site, g["erosion"], g["jsn"]))
     return schema.records_to_ra2_row(pid, records)

@@ -1,0 +1,34 @@
+"""``sharpscore locate FILE``: where the joints are."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("locate", help="find the joints of a hand or foot radiograph",
+                       description="Localise every SvdH joint; prints region, spacing, flags and landmarks.")
+    p.add_argument("file")
+    p.add_argument("--model", default="default", help="shipped localiser name or a best.pt path")
+    p.add_argument("--device", default=None)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--overlay", metavar="PNG", help="also write an overlay image")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..localize import locate_joints
+
+    loc = locate_joints(args.file, model=args.model, device=args.device)
+    if args.overlay:
+        loc.save_overlay(args.overlay)
+    if args.json:
+        print(json.dumps(loc.to_dict(), indent=2))
+        return 0
+    sp = f"{loc.spacing_mm[0]:.4f} mm/px ({loc.spacing_source})" if loc.spacing_mm else "unknown"
+    print(f"region {loc.region} (p={loc.region_probabilities[loc.region]:.2f}), spacing {sp}")
+    print("flags: " + (", ".join(loc.flags) if loc.flags else "none"))
+    for name, (x, y, c) in loc.landmarks.items():
+        print(f"  {name:8s} x {x:8.1f}  y {y:8.1f}  confidence {c:.2f}")
+    return 0

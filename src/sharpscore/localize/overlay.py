@@ -1,0 +1,37 @@
+"""Overlay PNGs of localised joints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .._fsutil import atomic_write  # noqa: E402
+
+
+def draw_landmarks(loc, path: str | Path, max_side: int = 1400) -> Path:
+    """The radiograph with each landmark marked, green (confident) to red (unsure), and named."""
+    rg = loc.radiograph
+    if rg is None:
+        raise ValueError("this JointLocations holds no radiograph to draw on")
+    step = max(1, int(np.ceil(max(rg.shape) / max_side)))
+    pix = rg.pixels[::step, ::step]
+    fig, ax = plt.subplots(figsize=(pix.shape[1] / 100, pix.shape[0] / 100), dpi=100)
+    ax.imshow(pix, cmap="gray", vmin=0, vmax=1)
+    cmap = plt.get_cmap("RdYlGn")
+    for name, (x, y, c) in loc.landmarks.items():
+        ax.plot(x / step, y / step, "o", ms=5, mfc="none", mec=cmap(float(c)), mew=1.5)
+        ax.text(x / step + 6, y / step, name, color=cmap(float(c)), fontsize=6)
+    title = f"{loc.region}  spacing {loc.spacing_mm[0]:.3f} mm ({loc.spacing_source})" if loc.spacing_mm else loc.region
+    if loc.flags:
+        title += "\nflags: " + ", ".join(loc.flags[:6]) + (" ..." if len(loc.flags) > 6 else "")
+    ax.set_title(title + "\nresearch use only", fontsize=7)
+    ax.axis("off")
+    fig.tight_layout()
+    out = atomic_write(path, lambda p: fig.savefig(p, format="png"))
+    plt.close(fig)
+    return out

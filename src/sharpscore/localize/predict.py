@@ -1,0 +1,221 @@
+"""Localiser inference: coarse heatmaps on the whole film, refinement crops in millimetres."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .. import schema
+from ..errors import MultipleRegionsError, NotHandOrFootError
+from ..io.radiograph import Radiograph
+from .decode import decode_heatmaps
+from .geometry import CHANNELS, channel_index, crop_matrix, estimate_spacing, kind_channels, letterbox_matrix, warp
+from .model import REGION_CLASSES, LocalizerNet, LocalizerSpec
+
+__all__ = ["JointLocations", "Localizer", "shrink"]
+
+log = logging.getLogger(__name__)
+
+LOW_CONFIDENCE = 0.3
+OTHER_THRESHOLD = 0.5
+
+
+def shrink(img: torch.Tensor, factor: float) -> torch.Tensor:
+    """Antialiased downscale of an (H, W) image by ``factor`` (>= 1); returns (H', W')."""
+    if factor <= 1.0:
+        return img
+    h, w = img.shape[-2:]
+    size = (max(1, int(round(h / factor))), max(1, int(round(w / factor))))
+    return F.interpolate(img.reshape(1, 1, h, w), size=size, mode="bilinear", antialias=True,
+                         align_corners=False)[0, 0]
+
+
+def scale_matrix(factor_x: float, factor_y: float) -> np.ndarray:
+    """Pixel (x, y) of a shrunk image -> pixel of the original (pixel-centre convention)."""
+    m = np.eye(3)
+    m[0, 0], m[1, 1] = factor_x, factor_y
+    m[0, 2], m[1, 2] = 0.5 * factor_x - 0.5, 0.5 * factor_y - 0.5
+    return m
+
+
+@dataclass
+class JointLocations:
+    """Where the joints of one radiograph are.
+
+    ``landmarks``: ``{name: (x_px, y_px, confidence)}`` in the original image's pixel coordinates;
+    ``landmarks_mm``: the same in millimetres from the top-left corner when spacing is known or
+    estimated; ``flags``: reasons for caution (e.g. ``'spacing_estimated'``,
+    ``'low_confidence:mcp5'``, ``'laterality_conflicts_with_tag'``).
+    """
+
+    region: str
+    landmarks: dict[str, tuple[float, float, float]]
+    region_probabilities: dict[str, float]
+    spacing_mm: tuple[float, float] | None
+    spacing_source: str | None
+    flags: list[str] = field(default_factory=list)
+    radiograph: Radiograph | None = field(default=None, repr=False)
+
+    @property
+    def kind(self) -> str:
+        return schema.region_kind(self.region)
+
+    @property
+    def landmarks_mm(self) -> dict[str, tuple[float, float]] | None:
+        if self.spacing_mm is None:
+            return None
+        sr, sc = self.spacing_mm
+        return {k: (x * sc, y * sr) for k, (x, y, _) in self.landmarks.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"region": self.region, "landmarks": {k: list(v) for k, v in self.landmarks.items()},
+                "landmarks_mm": {k: list(v) for k, v in (self.landmarks_mm or {}).items()} or None,
+                "spacing_mm": list(self.spacing_mm) if self.spacing_mm else None, "spacing_source": self.spacing_source,
+                "region_probabilities": self.region_probabilities, "flags": list(self.flags)}
+
+    def save_overlay(self, path: str | Path) -> Path:
+        """PNG of the radiograph with every landmark, coloured by confidence."""
+        from .overlay import draw_landmarks
+
+        return draw_landmarks(self, path)
+
+
+class Localizer:
+    """A loaded localiser. ``Localizer.from_bundle(path)`` or ``sharpscore.models.load('localizer')``."""
+
+    def __init__(self, net: LocalizerNet, device: str | torch.device | None = None):
+        self.net = net.eval()
+        self.spec: LocalizerSpec = net.spec
+        self.device = torch.device(device) if device else torch.device("cpu")
+        self.net.to(self.device)
+
+    @torch.inference_mode()
+    def predict(self, rg: Radiograph, *, refine: bool = True) -> JointLocations:
+        spec = self.spec
+        img = torch.from_numpy(np.ascontiguousarray(rg.pixels, dtype=np.float32))
+        h, w = img.shape
+        # Coarse stage: antialiased shrink, then letterbox to the network's input.
+        f = max(1.0, max(h, w) / (1.5 * spec.coarse_size))
+        small = shrink(img, f)
+        fy, fx = h / small.shape[0], w / small.shape[1]
+        m_small = letterbox_matrix(tuple(small.shape), spec.coarse_size)
+        coarse_in = warp(small, m_small[None], spec.coarse_size).to(self.device)
+        region_in = F.interpolate(coarse_in, size=(spec.region_size,) * 2, mode="area")
+        heat = self.net.coarse(coarse_in)[0].float().cpu()
+        probs = torch.softmax(self.net.region(region_in)[0].float(), 0).cpu().numpy()
+        region_probs = {c: float(p) for c, p in zip(REGION_CLASSES, probs)}
+        label = REGION_CLASSES[int(np.argmax(probs))]
+        if label == "other" or region_probs["other"] >= OTHER_THRESHOLD:
+            raise NotHandOrFootError(f"{rg.source}: not a hand or foot radiograph (model: {region_probs['other']:.0%} "
+                                     "'other'); sharpscore scores PA hand and DP foot films only")
+        kind = schema.region_kind(label)
+        flags: list[str] = []
+        to_orig = scale_matrix(fx, fy) @ m_small  # coarse output px -> original px
+        chans = kind_channels(kind)
+        xy, conf = decode_heatmaps(heat[chans])
+        pts = np.column_stack([xy.numpy(), np.ones(len(chans))]) @ to_orig.T
+        coarse = {CHANNELS[c][1]: (float(p[0]), float(p[1]), float(q)) for c, p, q in zip(chans, pts, conf.numpy())}
+        self._check_single_region(heat, chans, kind, rg)
+
+        spacing, spacing_source = rg.spacing_mm, rg.spacing_source
+        if spacing is None:
+            est = estimate_spacing({k: v[:2] for k, v in coarse.items() if v[2] >= LOW_CONFIDENCE}, kind)
+            if est is not None:
+                spacing, spacing_source = (est, est), "estimated from anatomy"
+                flags.append("spacing_estimated")
+        landmarks = coarse
+        if refine and spacing is not None:
+            landmarks = self._refine(img, spacing, coarse, kind)
+        for name, (_, _, c) in landmarks.items():
+            if c < LOW_CONFIDENCE:
+                flags.append(f"low_confidence:{name}")
+        region = self._reconcile_side(label, kind, landmarks, rg, flags)
+        return JointLocations(region=region, landmarks=landmarks, region_probabilities=region_probs,
+                              spacing_mm=spacing, spacing_source=spacing_source, flags=flags, radiograph=rg)
+
+    def _refine(self, img: torch.Tensor, spacing: tuple[float, float], coarse: dict, kind: str) -> dict:
+        spec = self.spec
+        f = max(1.0, spec.fine_mm_per_px / min(spacing))
+        work = shrink(img, f)
+        fy, fx = img.shape[0] / work.shape[0], img.shape[1] / work.shape[1]
+        work_spacing = (spacing[0] * fy, spacing[1] * fx)
+        names = list(coarse)
+        to_work = np.linalg.inv(scale_matrix(fx, fy))
+        mats = []
+        for n in names:
+            cx, cy = (to_work @ np.array([coarse[n][0], coarse[n][1], 1.0]))[:2]
+            mats.append(crop_matrix((cx, cy), spec.fine_size, work_spacing, spec.fine_mm_per_px))
+        crops = warp(work, np.stack(mats), spec.fine_size).to(self.device)
+        out = self.net.fine(crops).float().cpu()
+        chans = torch.tensor([channel_index(kind, n) for n in names])
+        sel = out[torch.arange(len(names)), chans]
+        xy, conf = decode_heatmaps(sel)
+        refined = {}
+        back = scale_matrix(fx, fy)
+        for i, n in enumerate(names):
+            p = back @ mats[i] @ np.array([float(xy[i, 0]), float(xy[i, 1]), 1.0])
+            # A refinement that wanders far from the coarse estimate is not trusted.
+            dist_mm = np.hypot((p[0] - coarse[n][0]) * spacing[1], (p[1] - coarse[n][1]) * spacing[0])
+            c = float(conf[i]) * (1.0 if dist_mm < 0.4 * spec.fine_size * spec.fine_mm_per_px else 0.3)
+            refined[n] = (float(p[0]), float(p[1]), min(c, max(coarse[n][2], c)))
+        return refined
+
+    def _check_single_region(self, heat: torch.Tensor, chans: list[int], kind: str, rg: Radiograph) -> None:
+        """Refuse a film with two hands (or two feet): key joints respond strongly in two places."""
+        key = [channel_index(kind, n) for n in (("mcp2", "mcp3", "mcp4", "mcp5", "pip3") if kind == "hand"
+                                                  else ("mtp1", "mtp2", "mtp3", "mtp4", "mtp5"))]
+        s = heat.shape[-1]
+        doubled = 0
+        for c in key:
+            hm = heat[c]
+            peak = float(hm.max())
+            if peak < 0.3:
+                continue
+            iy, ix = divmod(int(hm.argmax()), s)
+            yy, xx = torch.meshgrid(torch.arange(s), torch.arange(s), indexing="ij")
+            far = ((yy - iy) ** 2 + (xx - ix) ** 2) > (0.15 * s) ** 2
+            if float(hm[far].max()) > 0.5 * peak:
+                doubled += 1
+        if doubled >= 3:
+            raise MultipleRegionsError(f"{rg.source}: two {kind}s on one film are not supported yet; "
+                                       f"crop each {kind} into its own image")
+
+    def _reconcile_side(self, label: str, kind: str, landmarks: dict, rg: Radiograph, flags: list[str]) -> str:
+        """Side from the region head, checked against the digit geometry and the DICOM tag."""
+        side = label[0]
+        geo = _side_from_geometry(landmarks, kind)
+        if geo is not None and geo != side:
+            flags.append("laterality_model_geometry_disagree")
+        if rg.laterality in ("L", "R") and rg.laterality != side:
+            flags.append("laterality_conflicts_with_tag")
+        if rg.body_part in ("hand", "foot") and rg.body_part != kind:
+            flags.append("body_part_conflicts_with_tag")
+        return f"{side}{label[1]}"
+
+
+def _side_from_geometry(landmarks: dict, kind: str) -> str | None:
+    """Right regions have the medial digit (thumb/hallux) on the image's left, digits up."""
+    try:
+        if kind == "hand":
+            medial, lateral, prox, dist = landmarks["mcp1"], landmarks["mcp5"], landmarks["radcar"], landmarks["mcp3"]
+        else:
+            medial, lateral = landmarks["mtp1"], landmarks["mtp5"]
+            prox, dist = None, None
+    except KeyError:
+        return None
+    if kind == "hand":
+        axis = np.array([dist[0] - prox[0], dist[1] - prox[1]])
+    else:
+        across = np.array([lateral[0] - medial[0], lateral[1] - medial[1]])
+        toe = landmarks.get("ip")
+        axis = np.array([toe[0] - medial[0], toe[1] - medial[1]]) if toe else np.array([across[1], -across[0]])
+    across = np.array([lateral[0] - medial[0], lateral[1] - medial[1]])
+    # With y down: for a right region the cross product axis x across is positive.
+    cross = axis[0] * across[1] - axis[1] * across[0]
+    return "R" if cross > 0 else "L"

@@ -1,0 +1,94 @@
+"""Registry of named model bundles shipped with sharpscore (weights + metadata + model card)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ..errors import ModelError
+
+__all__ = ["ModelInfo", "available", "info", "default_weights_path", "load_localizer", "verify"]
+
+_DIR = Path(__file__).parent
+_REGISTRY = _DIR / "registry.json"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    task: str
+    name: str
+    weights: Path
+    sha256: str
+    card: Path | None
+    summary: str
+
+
+def _entries() -> list[dict]:
+    if not _REGISTRY.exists():
+        return []
+    return json.loads(_REGISTRY.read_text())["models"]
+
+
+def available(task: str | None = None) -> list[ModelInfo]:
+    """Every shipped bundle (optionally of one task)."""
+    out = []
+    for e in _entries():
+        if task is None or e["task"] == task:
+            out.append(ModelInfo(task=e["task"], name=e["name"], weights=_DIR / "weights" / e["weights"],
+                                 sha256=e["sha256"], card=(_DIR / "cards" / e["card"]) if e.get("card") else None,
+                                 summary=e.get("summary", "")))
+    return out
+
+
+def info(task: str, name: str = "default") -> ModelInfo:
+    for m in available(task):
+        if m.name == name:
+            return m
+    names = ", ".join(m.name for m in available(task)) or "none"
+    raise ModelError(f"no {task} model named {name!r} ships with this sharpscore (available: {names})")
+
+
+def verify(path: Path, sha256: str) -> None:
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    if digest != sha256:
+        raise ModelError(f"{path}: checksum mismatch (expected {sha256[:12]}..., got {digest[:12]}...); "
+                         "the file is corrupt or was replaced")
+
+
+def default_weights_path(task: str) -> Path:
+    m = info(task, "default")
+    verify(m.weights, m.sha256)
+    return m.weights
+
+
+@lru_cache(maxsize=8)
+def _load_localizer_cached(path: str, device: str):
+    import torch
+
+    from ..localize.model import LocalizerNet, LocalizerSpec
+    from ..localize.predict import Localizer
+
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+        meta = json.loads(ck["meta"])
+        net = LocalizerNet(LocalizerSpec(**meta["spec"]))
+        net.load_state_dict({k: v.float() for k, v in ck["model"].items()})
+    except (OSError, KeyError, RuntimeError, ValueError) as exc:
+        raise ModelError(f"{path}: not a sharpscore localiser bundle ({exc})") from None
+    return Localizer(net, device=device)
+
+
+def load_localizer(model: str | Path = "default", device: str | None = None):
+    """A :class:`~sharpscore.localize.predict.Localizer` by registry name or from a ``best.pt`` path."""
+    device = device or "cpu"
+    p = Path(str(model))
+    if p.suffix == ".pt" or p.exists():
+        if not p.exists():
+            raise ModelError(f"{p}: model file not found")
+        return _load_localizer_cached(str(p.resolve()), device)
+    m = info("localizer", str(model))
+    verify(m.weights, m.sha256)
+    return _load_localizer_cached(str(m.weights), device)

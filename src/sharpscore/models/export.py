@@ -1,0 +1,53 @@
+"""Put a trained ``best.pt`` into the package as a named bundle:
+
+    python -m sharpscore.models.export runs/localizer-default/best.pt --task localizer --name default \
+        --card src/sharpscore/models/cards/localizer-default.md --summary "..."
+
+Weights are stored as float16 (half the size; inference casts back to float32), the sha256 goes
+into ``registry.json``, and loading verifies it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+
+from .._fsutil import atomic_write, atomic_write_text
+
+_DIR = Path(__file__).parent
+
+
+def export(best: Path, task: str, name: str, card: str | None, summary: str) -> Path:
+    ck = torch.load(best, map_location="cpu", weights_only=True)
+    payload = {"model": {k: (v.half() if v.is_floating_point() else v) for k, v in ck["model"].items()},
+               "meta": ck["meta"]}
+    out = _DIR / "weights" / f"{task}-{name}.pt"
+    atomic_write(out, lambda p: torch.save(payload, p))
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    registry = json.loads((_DIR / "registry.json").read_text()) if (_DIR / "registry.json").exists() else {"models": []}
+    registry["models"] = [m for m in registry["models"] if not (m["task"] == task and m["name"] == name)]
+    registry["models"].append({"task": task, "name": name, "weights": out.name, "sha256": digest,
+                               "card": Path(card).name if card else None, "summary": summary,
+                               "trained_epoch": json.loads(ck["meta"]).get("epoch")})
+    atomic_write_text(_DIR / "registry.json", json.dumps(registry, indent=1) + "\n")
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("best")
+    p.add_argument("--task", required=True, choices=["localizer", "scorer"])
+    p.add_argument("--name", default="default")
+    p.add_argument("--card")
+    p.add_argument("--summary", default="")
+    a = p.parse_args()
+    out = export(Path(a.best), a.task, a.name, a.card, a.summary)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
+
+
+if __name__ == "__main__":
+    main()

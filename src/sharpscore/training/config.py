@@ -1,0 +1,64 @@
+"""Training configuration (``sharpscore train CONFIG.yaml key=value ...``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ..config import ConfigModel
+from .data import SourceConfig
+
+__all__ = ["TrainConfig", "OptimizerConfig", "ScheduleConfig", "EarlyStopping", "DataConfig"]
+
+
+class OptimizerConfig(ConfigModel):
+    name: Literal["adamw", "adam", "sgd"] = "adamw"
+    lr: float = Field(2e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    momentum: float = 0.9  # sgd only
+
+
+class ScheduleConfig(ConfigModel):
+    name: Literal["cosine", "onecycle", "constant"] = "cosine"
+    warmup_epochs: float = Field(0.0, ge=0)
+    min_lr_fraction: float = Field(0.02, ge=0, le=1)
+
+
+class EarlyStopping(ConfigModel):
+    metric: str | None = None  # default: the task's own monitor metric
+    mode: Literal["min", "max"] | None = None
+    patience: int | None = Field(None, ge=1)  # None: never stop early
+
+
+class DataConfig(ConfigModel):
+    sources: list[SourceConfig] = []
+    val_fraction: float = Field(0.1, ge=0, lt=1)
+    max_train_samples: int | None = None
+    max_val_samples: int | None = None
+
+
+class TrainConfig(ConfigModel):
+    """Everything a training run needs; the resolved copy is saved beside every checkpoint."""
+
+    task: Literal["localizer", "scorer"]
+    name: str = "default"
+    out_dir: str = "runs/run"
+    seed: int = 0
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(8, ge=1)
+    num_workers: int = Field(0, ge=0)
+    max_steps_per_epoch: int | None = Field(None, ge=1)
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    amp: bool = True  # mixed precision, on CUDA only
+    grad_clip: float | None = 5.0
+    resume: bool = False
+    init: str | None = None  # checkpoint/bundle path, or 'default' for the shipped weights of this task
+    deterministic: bool = True
+    optimizer: OptimizerConfig = OptimizerConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    early_stopping: EarlyStopping = EarlyStopping()
+    data: DataConfig = DataConfig()
+    model: dict = {}  # task-specific architecture (e.g. LocalizerSpec fields)
+    augment: dict = {}  # task-specific augmentation
+    tensorboard: bool = False

@@ -1,0 +1,272 @@
+"""Training data sources. Each turns a folder (or a generator) into :class:`Sample` records.
+
+- :class:`PhantomSource` -- a phantom cohort, rendered once into a cache folder and read from disk.
+- :class:`RA2DreamSource` -- the RA2-DREAM layout: ``{id}-{LH|RH|LF|RF}.jpg`` + ``training.csv``,
+  with labelme landmark files beside the images when present.
+- :class:`LabelmeSource` -- any folder of images with labelme point files of the same stem.
+- :class:`LandmarkCSVSource` -- a long landmark table (``image_id,landmark,x_px,y_px``) such as the
+  Digital Hand Atlas annotations, with a mapping of its names onto sharpscore's.
+- :class:`NegativeSource` -- rendered non-hand/foot films (chest, pelvis, leg, knee) for the
+  region head to learn "other".
+
+Sources are configured in YAML (``data.sources`` of a training config) by ``type``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+import numpy as np
+from pydantic import Field
+
+from .. import schema
+from ..config import ConfigModel
+from ..errors import ConfigError
+from ..io import Radiograph, load_radiograph
+
+__all__ = ["Sample", "PhantomSource", "RA2DreamSource", "LabelmeSource", "LandmarkCSVSource", "NegativeSource",
+           "SourceConfig", "load_samples", "split_samples"]
+
+log = logging.getLogger(__name__)
+_IMAGE_EXT = (".jpg", ".jpeg", ".png", ".dcm", ".mha")
+_RA2_NAME = re.compile(r"^(?P<pid>.+)-(?P<region>LH|RH|LF|RF)$")
+
+
+@dataclass
+class Sample:
+    """One training radiograph and what is known about it (pixel coordinates of the file)."""
+
+    key: str
+    patient_id: str
+    region: str | None  # 'LH'/'RH'/'LF'/'RF', 'other', or None if unknown
+    path: Path | None = None
+    landmarks: dict[str, tuple[float, float]] | None = None
+    grades: dict[str, dict[str, int | None]] | None = None
+    spacing_mm: tuple[float, float] | None = None
+    role: str = "train"
+    source: str = "data"
+    loader: Callable[[], Radiograph] | None = field(default=None, repr=False)
+
+    def load(self) -> Radiograph:
+        rg = self.loader() if self.loader is not None else load_radiograph(self.path)
+        if self.spacing_mm is not None and rg.spacing_mm is None:
+            rg.spacing_mm, rg.spacing_source = tuple(self.spacing_mm), "dataset"
+        return rg
+
+
+class _SourceBase(ConfigModel):
+    name: str | None = None  # shown in per-source validation metrics (default: the source type)
+    repeat: int = Field(1, ge=1)  # oversample: each training sample appears this many times per epoch
+    role: Literal["train", "val", "split"] = "split"
+    include_ids: list[str] | None = None
+    exclude_ids: list[str] = []
+    regions: list[Literal["LH", "RH", "LF", "RF"]] = ["LH", "RH", "LF", "RF"]
+
+    def _keep(self, patient_id: str) -> bool:
+        if self.include_ids is not None and patient_id not in self.include_ids:
+            return False
+        return patient_id not in self.exclude_ids
+
+
+class RA2DreamSource(_SourceBase):
+    """RA2-DREAM layout folder: images named ``{Patient_ID}-{region}.*``, ``training.csv`` (optional
+    for localiser training) and labelme landmarks beside the images (optional for scorer training)."""
+
+    type: Literal["ra2"] = "ra2"
+    root: str
+    csv: str | None = "training.csv"
+    require_landmarks: bool = False
+
+    def samples(self) -> list[Sample]:
+        root = Path(self.root)
+        if not root.is_dir():
+            raise ConfigError(f"data source {root}: no such folder")
+        grades_by_patient: dict[str, dict[str, dict]] = {}
+        csv_path = root / self.csv if self.csv else None
+        if csv_path is not None and csv_path.exists():
+            for row in schema.read_ra2_csv(csv_path, require_all=False):
+                pid, records = schema.ra2_row_to_records(row, require_all=False)
+                per: dict[str, dict] = {}
+                for rec in records:
+                    per.setdefault(rec.region, {})[rec.site] = {"erosion": rec.erosion, "jsn": rec.jsn}
+                grades_by_patient[pid] = per
+        from ..io.labelme import read_labelme_extra
+
+        out = []
+        for path in sorted(p for p in root.iterdir() if p.suffix.lower() in _IMAGE_EXT):
+            m = _RA2_NAME.match(path.stem)
+            if not m or m["region"] not in self.regions or not self._keep(m["pid"]):
+                continue
+            landmarks, spacing = None, None
+            lm_file = path.with_suffix(".json")
+            if lm_file.exists():
+                landmarks, _, extra = read_labelme_extra(lm_file)
+                spacing = tuple(extra["spacing_mm"]) if extra.get("spacing_mm") else None
+            elif self.require_landmarks:
+                continue
+            grades = grades_by_patient.get(m["pid"], {}).get(m["region"])
+            out.append(Sample(key=path.stem, patient_id=m["pid"], region=m["region"], path=path,
+                              landmarks=landmarks, grades=grades, spacing_mm=spacing, role=self.role))
+        return out
+
+
+class PhantomSource(_SourceBase):
+    """A phantom cohort rendered with :func:`sharpscore.synth.generate_cohort` into ``cache_dir``
+    (default: ``~/.cache/sharpscore/phantoms/<hash of the settings>``) on first use, then read from disk."""
+
+    type: Literal["phantom"] = "phantom"
+    n: int = 100
+    seed: int = 0
+    id_prefix: str = "SYN"
+    acquisition: dict = {}
+    disease: dict = {}
+    cache_dir: str | None = None
+
+    def _synth_config(self):
+        from ..synth import SynthConfig
+
+        return SynthConfig(n=self.n, seed=self.seed, regions=self.regions, id_prefix=self.id_prefix,
+                           acquisition=self.acquisition, disease=self.disease)
+
+    def folder(self) -> Path:
+        cfg = self._synth_config()
+        digest = hashlib.sha256(json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:12]
+        base = Path(self.cache_dir or os.environ.get("SHARPSCORE_CACHE", Path.home() / ".cache" / "sharpscore"))
+        return base / "phantoms" / f"{self.id_prefix}{self.n}-s{self.seed}-{digest}"
+
+    def samples(self) -> list[Sample]:
+        from ..synth import generate_cohort
+
+        folder = self.folder()
+        if not (folder / "training.csv").exists():
+            log.info("rendering phantom cohort into %s", folder)
+            generate_cohort(self._synth_config(), folder, progress=False)
+        return RA2DreamSource(root=str(folder), role=self.role, include_ids=self.include_ids,
+                              exclude_ids=self.exclude_ids, regions=self.regions).samples()
+
+
+class LabelmeSource(_SourceBase):
+    """A folder of images with labelme point files of the same stem. The region comes from
+    ``region``, else from an RA2-style file name (``...-LH``), else from the file's metadata."""
+
+    type: Literal["labelme"] = "labelme"
+    root: str
+    region: Literal["LH", "RH", "LF", "RF"] | None = None
+    spacing_mm: float | None = None
+    name_map: dict[str, str] = {}
+
+    def samples(self) -> list[Sample]:
+        from ..io.labelme import read_labelme_extra
+
+        root = Path(self.root)
+        if not root.is_dir():
+            raise ConfigError(f"data source {root}: no such folder")
+        out = []
+        for lm_file in sorted(root.glob("*.json")):
+            image = next((lm_file.with_suffix(e) for e in _IMAGE_EXT if lm_file.with_suffix(e).exists()), None)
+            if image is None:
+                continue
+            pts, _, extra = read_labelme_extra(lm_file)
+            m = _RA2_NAME.match(lm_file.stem)
+            region = self.region or (m["region"] if m else None) or extra.get("region")
+            pid = m["pid"] if m else lm_file.stem
+            if (region is not None and region not in self.regions) or not self._keep(pid):
+                continue
+            pts = {self.name_map.get(k, k): v for k, v in pts.items()}
+            spacing = (self.spacing_mm, self.spacing_mm) if self.spacing_mm else (
+                tuple(extra["spacing_mm"]) if extra.get("spacing_mm") else None)
+            out.append(Sample(key=lm_file.stem, patient_id=pid, region=region, path=image, landmarks=pts,
+                              spacing_mm=spacing, role=self.role))
+        return out
+
+
+class LandmarkCSVSource(_SourceBase):
+    """A long landmark table ``image_id, landmark, x_px, y_px`` (extra columns ignored) with images
+    ``{images}/{image_id}.{ext}``. ``name_map`` renames landmarks (unmapped names are dropped unless
+    they already are sharpscore landmark names)."""
+
+    type: Literal["landmark_csv"] = "landmark_csv"
+    csv: str
+    images: str
+    region: Literal["LH", "RH", "LF", "RF"]
+    spacing_mm: float | None = None
+    name_map: dict[str, str] = {}
+    extension: str = ".jpg"
+
+    def samples(self) -> list[Sample]:
+        import csv as _csv
+
+        path = Path(self.csv)
+        if not path.is_file():
+            raise ConfigError(f"data source {path}: no such file")
+        valid = set(schema.landmarks(self.region))
+        table: dict[str, dict[str, tuple[float, float]]] = {}
+        with path.open(newline="") as fh:
+            for row in _csv.DictReader(fh):
+                name = self.name_map.get(row["landmark"], row["landmark"])
+                if name in valid:
+                    table.setdefault(str(row["image_id"]), {})[name] = (float(row["x_px"]), float(row["y_px"]))
+        out = []
+        for image_id, pts in sorted(table.items()):
+            image = Path(self.images) / f"{image_id}{self.extension}"
+            if not image.exists() or not self._keep(image_id):
+                continue
+            spacing = (self.spacing_mm, self.spacing_mm) if self.spacing_mm else None
+            out.append(Sample(key=f"{path.stem}-{image_id}", patient_id=image_id, region=self.region, path=image,
+                              landmarks=pts, spacing_mm=spacing, role=self.role))
+        return out
+
+
+class NegativeSource(_SourceBase):
+    """Rendered films that are not hands or feet (chest, pelvis, leg, knee): the "other" class."""
+
+    type: Literal["negatives"] = "negatives"
+    n: int = 100
+    seed: int = 0
+
+    def samples(self) -> list[Sample]:
+        from ..synth.other import render_other
+
+        out = []
+        for i in range(self.n):
+            out.append(Sample(key=f"other-{self.seed}-{i}", patient_id=f"other-{self.seed}-{i}", region="other",
+                              role=self.role, loader=lambda i=i: render_other(seed=self.seed * 100_003 + i)))
+        return out
+
+
+SourceConfig = Annotated[Union[PhantomSource, RA2DreamSource, LabelmeSource, LandmarkCSVSource, NegativeSource],
+                         Field(discriminator="type")]
+
+
+def load_samples(sources: list) -> list[Sample]:
+    """All samples of the configured sources, in a deterministic order."""
+    out: list[Sample] = []
+    for src in sources:
+        got = src.samples()
+        for s in got:
+            s.source = src.name or src.type
+        log.info("%s source: %d samples", src.name or src.type, len(got))
+        out.extend(got)
+        if src.repeat > 1:  # the same Sample objects again: datasets cache each image once
+            out.extend(s for s in got * (src.repeat - 1) if s.role != "val")
+    return out
+
+
+def split_samples(samples: list[Sample], val_fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
+    """Train/validation lists. Samples with role ``'split'`` are split at patient level (all images
+    of one patient on the same side); ``'train'``/``'val'`` roles are kept as given."""
+    patients = sorted({s.patient_id for s in samples if s.role == "split"})
+    rng = np.random.default_rng(seed)
+    n_val = int(round(val_fraction * len(patients)))
+    val_patients = set(rng.permutation(patients)[:n_val].tolist()) if n_val else set()
+    train = [s for s in samples if s.role == "train" or (s.role == "split" and s.patient_id not in val_patients)]
+    val = [s for s in samples if s.role == "val" or (s.role == "split" and s.patient_id in val_patients)]
+    return train, val

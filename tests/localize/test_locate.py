@@ -1,0 +1,123 @@
+"""The shipped localiser on phantoms and on the shared real films."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import sharpscore
+from sharpscore import schema
+from sharpscore.cli import main
+from sharpscore.errors import MultipleRegionsError, NotHandOrFootError
+from sharpscore.io.dicom_write import write_dicom
+from sharpscore.localize import locate_joints
+from sharpscore.synth import render
+from sharpscore.synth.other import render_other
+from shared_data import shared_path
+
+from sharpscore.models import available
+
+pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"),
+              pytest.mark.skipif(not available("localizer"), reason="no localiser weights ship in this checkout")]
+
+
+def _errors_mm(pred, truth, spacing):
+    return np.array([np.hypot(pred.landmarks[k][0] - x, pred.landmarks[k][1] - y) * spacing
+                     for k, (x, y) in truth.items()])
+
+
+@pytest.mark.parametrize("region", ["RH", "LH", "RF", "LF"])
+def test_phantoms_every_site_in_original_pixels(region):
+    img = render(region, {"mcp2" if region[1] == "H" else "mtp1": (2, 1)}, seed=4242, spacing_mm=0.15)
+    loc = locate_joints(img.radiograph)
+    assert loc.region == region
+    assert set(loc.landmarks) == set(schema.landmarks(region))
+    err = _errors_mm(loc, img.landmarks, 0.15)
+    assert np.median(err) < 1.5 and np.mean(err < 4) > 0.9
+    mm = loc.landmarks_mm["ip"]
+    assert mm[0] == pytest.approx(loc.landmarks["ip"][0] * 0.15)
+
+
+def test_left_is_the_mirror_of_right():
+    img = render("RH", None, seed=77, spacing_mm=0.15, p_marker=0.0)
+    right = locate_joints(img.radiograph)
+    flipped = img.radiograph.pixels[:, ::-1].copy()
+    left = locate_joints(sharpscore.load_radiograph(flipped, spacing_mm=0.15))
+    assert right.region == "RH" and left.region == "LH"
+    w = flipped.shape[1]
+    d = [np.hypot((w - 1 - right.landmarks[k][0]) - left.landmarks[k][0], right.landmarks[k][1] - left.landmarks[k][1])
+         for k in right.landmarks]
+    assert np.median(d) * 0.15 < 0.5  # mm
+
+
+def test_unknown_spacing_is_estimated_and_flagged(tmp_path):
+    img = render("LH", None, seed=8, spacing_mm=0.12)
+    Image.fromarray((img.radiograph.pixels * 255).astype(np.uint8)).save(tmp_path / "hand.jpg")
+    loc = locate_joints(tmp_path / "hand.jpg")
+    assert "spacing_estimated" in loc.flags and loc.spacing_source == "estimated from anatomy"
+    assert loc.spacing_mm[0] == pytest.approx(0.12, rel=0.2)
+    assert np.median(_errors_mm(loc, img.landmarks, 0.12)) < 2.0
+
+
+@pytest.mark.parametrize("kind", ["chest", "pelvis", "leg", "knee"])
+def test_other_films_are_refused(kind):
+    with pytest.raises(NotHandOrFootError, match="not a hand or foot"):
+        locate_joints(render_other(kind, seed=999))
+
+
+@pytest.mark.parametrize("name", ["966_fixed.dcm", "RG1_UNCR.dcm", "RG2_JLSL.dcm", "RG3_J2KR.dcm",
+                                  "JPEG2KLossless_1s_1f_u_16_16.dcm"])
+def test_shared_non_hand_dicoms_are_refused(name):
+    with pytest.raises(NotHandOrFootError):
+        locate_joints(shared_path("dicom", name))
+
+
+def test_real_adult_hand_dicom(tmp_path):
+    loc = locate_joints(shared_path("dicom", "NM_Kakadu44_SOTmarkerincons.dcm"))
+    assert loc.region == "RH" and loc.spacing_mm == (0.115, 0.115)
+    fingers = [k for k in loc.landmarks if k == "ip" or k[:3] in ("mcp", "pip", "dip")]
+    assert len(fingers) == 14 and all(loc.landmarks[k][2] >= 0.3 for k in fingers)
+    assert loc.save_overlay(tmp_path / "o.png").stat().st_size > 10_000
+
+
+def test_dicom_tag_conflict_is_flagged(tmp_path):
+    img = render("RH", None, seed=12, spacing_mm=0.15)
+    path = write_dicom(tmp_path / "x.dcm", img.radiograph.pixels, spacing_mm=0.15, body_part="hand", laterality="L")
+    loc = locate_joints(path)
+    assert loc.region == "RH" and "laterality_conflicts_with_tag" in loc.flags
+
+
+def test_missing_finger_gets_low_confidence():
+    img = render("RH", None, seed=21, spacing_mm=0.15, p_ring=0.0)
+    pix = img.radiograph.pixels.copy()
+    # Remove the middle finger beyond the MCP joint (as after an amputation).
+    x0, y0 = img.landmarks["mcp3"]
+    xs = [img.landmarks[k][0] for k in ("pip3", "dip3", "mcp3")]
+    half = 0.45 * abs(img.landmarks["mcp4"][0] - img.landmarks["mcp3"][0])
+    lo, hi = int(min(xs) - half), int(max(xs) + half)
+    top = int(y0 - 30)
+    pix[:top, lo:hi] = float(np.median(pix[:20, :20]))
+    loc = locate_joints(sharpscore.load_radiograph(pix, spacing_mm=0.15))
+    assert loc.landmarks["dip3"][2] < 0.3 or "low_confidence:dip3" in loc.flags
+    assert loc.landmarks["mcp2"][2] >= 0.3
+
+
+def test_two_hands_on_one_film_are_refused():
+    left = render("LH", None, seed=31, spacing_mm=0.2, p_marker=0.0, rotation_deg=0.0).radiograph.pixels
+    right = render("RH", None, seed=32, spacing_mm=0.2, p_marker=0.0, rotation_deg=0.0).radiograph.pixels
+    h = max(left.shape[0], right.shape[0])
+    both = np.zeros((h, left.shape[1] + right.shape[1]), np.float32)
+    both[: right.shape[0], : right.shape[1]] = right
+    both[: left.shape[0], right.shape[1]:] = left
+    with pytest.raises(MultipleRegionsError, match="two hands"):
+        locate_joints(sharpscore.load_radiograph(both, spacing_mm=0.2))
+
+
+def test_cli_locate(tmp_path, capsys):
+    img = render("LF", None, seed=40, spacing_mm=0.15)
+    path = write_dicom(tmp_path / "f.dcm", img.radiograph.pixels, spacing_mm=0.15, body_part="foot", laterality="L")
+    assert main(["locate", str(path), "--overlay", str(tmp_path / "f.png")]) == 0
+    out = capsys.readouterr().out
+    assert "region LF" in out and "mtp5" in out and (tmp_path / "f.png").exists()
+    other = write_dicom(tmp_path / "c.dcm", render_other("chest", seed=1).pixels, spacing_mm=0.5)
+    assert main(["locate", str(other)]) == 2
+    assert "not a hand or foot" in capsys.readouterr().err

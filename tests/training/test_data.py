@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from sharpscore import schema
+from sharpscore.errors import ConfigError
+from sharpscore.io.labelme import write_labelme
+from sharpscore.training.data import (LabelmeSource, LandmarkCSVSource, NegativeSource, RA2DreamSource, load_samples,
+                                      split_samples)
+
+
+def test_phantom_source_reads_back_landmarks_grades_and_spacing(tiny_cohort):
+    samples = tiny_cohort.samples()
+    assert len(samples) == 12 and {s.region for s in samples} == set(schema.REGIONS)
+    s = samples[0]
+    assert s.spacing_mm == (0.25, 0.25) and set(s.landmarks) == set(schema.landmarks(s.region))
+    assert set(s.grades) == {x.name for x in schema.sites(s.region)}
+    assert s.load().spacing_mm == (0.25, 0.25)  # the JPEG has none; the source supplies it
+
+
+def test_ra2_folder_without_landmarks_and_id_filters(tiny_cohort):
+    folder = tiny_cohort.folder()
+    all_ = RA2DreamSource(root=str(folder)).samples()
+    some = RA2DreamSource(root=str(folder), include_ids=["SYN00001"], regions=["LF"]).samples()
+    assert len(all_) == 12 and [s.key for s in some] == ["SYN00001-LF"]
+    with pytest.raises(ConfigError, match="no such folder"):
+        RA2DreamSource(root="/nonexistent").samples()
+
+
+def test_labelme_and_landmark_csv_sources(tmp_path):
+    Image.fromarray(np.zeros((40, 30), np.uint8)).save(tmp_path / "h1.png")
+    write_labelme(tmp_path / "h1.json", {"MCP2": (5, 6), "pip2": (7, 8)}, image_path="h1.png", image_height=40,
+                  image_width=30)
+    lm = LabelmeSource(root=str(tmp_path), region="RH", spacing_mm=0.2, name_map={"MCP2": "mcp2"}).samples()
+    assert lm[0].landmarks == {"mcp2": (5.0, 6.0), "pip2": (7.0, 8.0)} and lm[0].spacing_mm == (0.2, 0.2)
+    (tmp_path / "lm.csv").write_text("image_id,index,landmark,x_px,y_px\nh1,0,ip1,1,2\nh1,1,tip1,3,4\nh1,2,dip3,5,6\n")
+    csv_src = LandmarkCSVSource(csv=str(tmp_path / "lm.csv"), images=str(tmp_path), region="LH", extension=".png",
+                                name_map={"ip1": "ip"}).samples()
+    assert csv_src[0].landmarks == {"ip": (1.0, 2.0), "dip3": (5.0, 6.0)}  # tip1 is no sharpscore landmark
+
+
+def test_patient_level_split_and_roles(tiny_cohort):
+    samples = load_samples([tiny_cohort, NegativeSource(n=3, role="val")])
+    train, val = split_samples(samples, 0.34, seed=0)
+    train_p = {s.patient_id for s in train}
+    val_p = {s.patient_id for s in val if s.region != "other"}
+    assert train_p.isdisjoint(val_p) and len(val_p) == 1  # all four images of a patient stay together
+    assert sum(s.region == "other" for s in val) == 3
+    rg = [s for s in val if s.region == "other"][0].load()
+    assert rg.body_part is None and rg.pixels.ndim == 2
+
+
+def test_repeat_oversamples_training_only(tiny_cohort):
+    src = tiny_cohort.model_copy(update={"repeat": 3, "role": "train"})
+    samples = load_samples([src])
+    assert len(samples) == 36 and len({id(s) for s in samples}) == 12
