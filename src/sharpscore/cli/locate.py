@@ -27,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(loc.to_dict(), indent=2))
         return 0
     sp = f"{loc.spacing_mm[0]:.4f} mm/px ({loc.spacing_source})" if loc.spacing_mm else "unknown"
-    print(f"region {loc.region} (p={loc.region_probabilities[loc.region]:.2f}), spacing {sp}")
+    ev = ", ".join(f"{k} {v:.2f}" for k, v in loc.evidence.items())
+    print(f"region {loc.region} (joint evidence: {ev}), spacing {sp}")
     print("flags: " + (", ".join(loc.flags) if loc.flags else "none"))
     for name, (x, y, c) in loc.landmarks.items():
         print(f"  {name:8s} x {x:8.1f}  y {y:8.1f}  confidence {c:.2f}")

@@ -1,17 +1,15 @@
-"""The localiser network: coarse heatmaps, fine (crop) heatmaps and a region head, in one module."""
+"""The localiser network: coarse heatmaps of the whole film and fine heatmaps of millimetre crops."""
 
 from __future__ import annotations
 
 import torch
-from monai.networks.nets import BasicUNet, Classifier
+from monai.networks.nets import BasicUNet
 from torch import nn
 
 from ..config import ConfigModel
 from .geometry import CHANNELS
 
-__all__ = ["LocalizerSpec", "LocalizerNet", "REGION_CLASSES"]
-
-REGION_CLASSES = ("LH", "RH", "LF", "RF", "other")
+__all__ = ["LocalizerSpec", "LocalizerNet"]
 
 
 class LocalizerSpec(ConfigModel):
@@ -20,18 +18,18 @@ class LocalizerSpec(ConfigModel):
     coarse_size: int = 192  # letterboxed whole-image input (about 1.3 mm/px for a hand)
     fine_size: int = 64  # refinement crop, pixels
     fine_mm_per_px: float = 0.25  # refinement crop resolution
-    region_size: int = 128  # region-head input
     coarse_features: tuple[int, int, int, int, int, int] = (16, 16, 32, 64, 128, 32)
     fine_features: tuple[int, int, int, int, int, int] = (8, 16, 32, 64, 96, 16)
-    region_channels: tuple[int, ...] = (16, 32, 64, 128, 128)
     coarse_sigma_px: float = 3.0
     fine_sigma_px: float = 1.6
     cache_mm_per_px: float = 0.25  # training cache resolution
 
 
 class LocalizerNet(nn.Module):
-    """``coarse(x)``: (B, 1, S, S) -> (B, C, S, S) heatmaps; ``fine(x)``: (N, 1, s, s) -> (N, C, s, s);
-    ``region(x)``: (B, 1, R, R) -> (B, 5) logits over LH, RH, LF, RF, other."""
+    """``coarse(x)``: (B, 1, S, S) -> (B, C, S, S) heatmaps; ``fine(x)``: (N, 1, s, s) -> (N, C, s, s).
+
+    The region (hand, foot or other) is read from the coarse heatmaps, which are trained to stay
+    silent on films that are not hands or feet; left or right from the digit geometry."""
 
     def __init__(self, spec: LocalizerSpec | None = None):
         super().__init__()
@@ -39,13 +37,15 @@ class LocalizerNet(nn.Module):
         n = len(CHANNELS)
         self.coarse_net = BasicUNet(spatial_dims=2, in_channels=1, out_channels=n, features=self.spec.coarse_features)
         self.fine_net = BasicUNet(spatial_dims=2, in_channels=1, out_channels=n, features=self.spec.fine_features)
-        r = self.spec.region_size
-        self.region_net = Classifier(in_shape=(1, r, r), classes=len(REGION_CLASSES),
-                                     channels=self.spec.region_channels, strides=(2,) * len(self.spec.region_channels))
 
-    def forward(self, coarse: torch.Tensor, fine: torch.Tensor, region: torch.Tensor):
-        """All three heads in one call (what training and DistributedDataParallel use)."""
-        return self.coarse_net(coarse), self.fine_net(fine), self.region_net(region)
+    def forward(self, coarse: torch.Tensor, fine: torch.Tensor):
+        """Both stages in one call (what training and DistributedDataParallel use)."""
+        return self.coarse_net(coarse), self.fine_net(fine)
+
+    def clip_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Parameter groups whose gradients are clipped separately: one head's large gradients
+        must not shrink another's (the training engine uses this when present)."""
+        return {"coarse": list(self.coarse_net.parameters()), "fine": list(self.fine_net.parameters())}
 
     def coarse(self, x: torch.Tensor) -> torch.Tensor:
         return self.coarse_net(x)
@@ -53,5 +53,3 @@ class LocalizerNet(nn.Module):
     def fine(self, x: torch.Tensor) -> torch.Tensor:
         return self.fine_net(x)
 
-    def region(self, x: torch.Tensor) -> torch.Tensor:
-        return self.region_net(x)

@@ -18,13 +18,12 @@ from ..errors import MultipleRegionsError, NotHandOrFootError
 from ..io.radiograph import Radiograph
 from ..training.data import Sample
 from .geometry import CHANNELS, channel_index, crop_matrix, estimate_spacing, letterbox_matrix, warp, warp_points
-from .model import REGION_CLASSES, LocalizerNet, LocalizerSpec
+from .model import LocalizerNet, LocalizerSpec
 from .predict import Localizer, scale_matrix, shrink
 
 __all__ = ["LocalizerAugment", "LocalizerDataset", "LocalizerTask"]
 
 log = logging.getLogger(__name__)
-_SWAP = {"LH": "RH", "RH": "LH", "LF": "RF", "RF": "LF", "other": "other"}
 
 
 class LocalizerAugment(ConfigModel):
@@ -78,7 +77,7 @@ class LocalizerDataset(Dataset):
     """Samples as the localiser sees them, with augmentation when ``augment`` is given.
 
     Every item: ``coarse`` (1, S, S) image, ``coarse_target`` (C, S, S) heatmaps, ``coarse_mask``
-    (C,), ``region_in`` (1, R, R), ``region_label``, and ``fine_per_image`` refinement crops
+    (C,), and ``fine_per_image`` refinement crops
     ``fine`` (K, 1, s, s) with ``fine_target`` (K, s, s), ``fine_chan`` (K,), ``fine_valid`` (K,).
     """
 
@@ -144,9 +143,6 @@ class LocalizerDataset(Dataset):
                     for (n, i), h in zip([h for h, ok in zip(have, inside) if ok], np.asarray(hm)):
                         target[i] = h
                         mask[i] = 1.0
-        if flip:
-            region = _SWAP[region]
-        region_in = F.interpolate(coarse[None], size=(spec.region_size,) * 2, mode="area")[0]
         # ---- fine crops around (jittered) landmarks at fine_mm_per_px
         k = a.fine_per_image if a else 8
         s = spec.fine_size
@@ -171,7 +167,6 @@ class LocalizerDataset(Dataset):
                 fine_valid[j] = 1.0
             fine = self._intensity(warp(img, np.stack(mats), s), rng)
         return {"coarse": coarse, "coarse_target": torch.from_numpy(target), "coarse_mask": torch.from_numpy(mask),
-                "region_in": region_in, "region_label": torch.tensor(REGION_CLASSES.index(region)),
                 "fine": fine, "fine_target": torch.from_numpy(fine_target), "fine_chan": torch.from_numpy(fine_chan),
                 "fine_valid": torch.from_numpy(fine_valid)}
 
@@ -213,12 +208,12 @@ def _coordinate_loss(out: torch.Tensor, target: torch.Tensor, mask: torch.Tensor
     present = (mask > 0) & (target.flatten(-2).amax(-1) > 0.5)
     if not present.any():
         return out.sum() * 0.0
-    d = (_soft_argmax(out, beta) - _target_xy(target)).norm(dim=-1)
+    d = (_soft_argmax(out, beta) - _target_xy(target)).norm(dim=-1) / out.shape[-1]  # fraction of the map
     return (d * present).sum() / present.sum()
 
 
 class LocalizerTask:
-    """Trains :class:`LocalizerNet`: coarse heatmaps, fine heatmaps and the region head together."""
+    """Trains :class:`LocalizerNet`: coarse and fine heatmaps together (negatives teach silence)."""
 
     name = "localizer"
     monitor = ("val_median_mm", "min")
@@ -228,7 +223,7 @@ class LocalizerTask:
         self.spec = LocalizerSpec(**(config.model or {}))
         self.augment = LocalizerAugment(**(config.augment or {}))
         self.beta = 12.0  # softmax sharpness on outputs trained towards height-1 Gaussians
-        self.coord_weight = 0.1
+        self.coord_weight = 10.0
 
     def build_model(self) -> LocalizerNet:
         return LocalizerNet(self.spec)
@@ -241,8 +236,7 @@ class LocalizerTask:
     def loss(self, model: LocalizerNet, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         b, k = batch["fine_chan"].shape
         s = self.spec.fine_size
-        coarse_out, fine_out, region_logits = model(batch["coarse"], batch["fine"].reshape(b * k, 1, s, s),
-                                                    batch["region_in"])
+        coarse_out, fine_out = model(batch["coarse"], batch["fine"].reshape(b * k, 1, s, s))
         l_coarse = _heatmap_loss(coarse_out, batch["coarse_target"], batch["coarse_mask"], self.spec.coarse_sigma_px)
         c_coarse = _coordinate_loss(coarse_out, batch["coarse_target"], batch["coarse_mask"], self.beta)
         sel = fine_out[torch.arange(b * k), batch["fine_chan"].reshape(-1)]
@@ -250,10 +244,9 @@ class LocalizerTask:
         fine_v = batch["fine_valid"].reshape(-1)
         l_fine = _heatmap_loss(sel, fine_t, fine_v, self.spec.fine_sigma_px)
         c_fine = _coordinate_loss(sel, fine_t, fine_v, self.beta)
-        l_region = F.cross_entropy(region_logits, batch["region_label"])
-        loss = l_coarse + l_fine + self.coord_weight * (c_coarse + c_fine) + 0.3 * l_region
-        return loss, {"coarse": l_coarse.item(), "fine": l_fine.item(), "coarse_px": c_coarse.item(),
-                      "fine_px": c_fine.item(), "region": l_region.item()}
+        loss = l_coarse + l_fine + self.coord_weight * (c_coarse + c_fine)
+        return loss, {"coarse": l_coarse.item(), "fine": l_fine.item(),
+                      "coarse_px": c_coarse.item() * self.spec.coarse_size, "fine_px": c_fine.item() * s}
 
     @torch.no_grad()
     def validate(self, model: LocalizerNet, dataset: LocalizerDataset) -> dict[str, float]:
@@ -297,5 +290,4 @@ class LocalizerTask:
         return out
 
     def export_metadata(self) -> dict:
-        return {"spec": self.spec.model_dump(mode="json"), "channels": [list(c) for c in CHANNELS],
-                "region_classes": list(REGION_CLASSES)}
+        return {"spec": self.spec.model_dump(mode="json"), "channels": [list(c) for c in CHANNELS]}

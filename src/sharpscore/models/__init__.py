@@ -64,6 +64,9 @@ def default_weights_path(task: str) -> Path:
     return m.weights
 
 
+_RETIRED_SPEC = ("region_size", "region_channels")
+
+
 @lru_cache(maxsize=8)
 def _load_localizer_cached(path: str, device: str):
     import torch
@@ -74,8 +77,11 @@ def _load_localizer_cached(path: str, device: str):
     try:
         ck = torch.load(path, map_location="cpu", weights_only=True)
         meta = json.loads(ck["meta"])
-        net = LocalizerNet(LocalizerSpec(**meta["spec"]))
-        net.load_state_dict({k: v.float() for k, v in ck["model"].items()})
+        # Bundles trained before the region classifier was removed carry its weights and settings.
+        spec = {k: v for k, v in meta["spec"].items() if k not in _RETIRED_SPEC}
+        weights = {k: v.float() for k, v in ck["model"].items() if not k.startswith("region_net.")}
+        net = LocalizerNet(LocalizerSpec(**spec))
+        net.load_state_dict(weights)
     except (OSError, KeyError, RuntimeError, ValueError) as exc:
         raise ModelError(f"{path}: not a sharpscore localiser bundle ({exc})") from None
     return Localizer(net, device=device)

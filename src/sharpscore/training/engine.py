@@ -167,7 +167,9 @@ class Trainer:
                 scaler.scale(loss).backward()
                 if cfg.grad_clip:
                     scaler.unscale_(optimizer)
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                    groups = core.clip_groups() if hasattr(core, "clip_groups") else {"all": list(model.parameters())}
+                    for params in groups.values():
+                        torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
                 scaler.step(optimizer)
                 scaler.update()
                 scheduler.step()
