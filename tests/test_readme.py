@@ -19,3 +19,14 @@ def test_quickstart_runs(tmp_path, monkeypatch, capsys):
 def test_readme_names_the_two_setup_commands():
     text = README.read_text()
     assert "make demo" in text and "make test" in text
+
+
+def test_public_api_names():
+    import sharpscore
+
+    assert callable(sharpscore.locate_joints) and callable(sharpscore.load_radiograph)
+    assert sharpscore.synth.render and sharpscore.evaluation.icc and sharpscore.models.available
+    import pytest
+
+    with pytest.raises(AttributeError):
+        sharpscore.no_such_thing  # noqa: B018
