@@ -54,7 +54,11 @@ def dha(loc, shared: Path) -> dict:
     errors, finger, regions = [], [], []
     for image_id, pts in sorted(table.items()):
         rg = sharpscore.load_radiograph(shared / "dha-hands" / "images" / f"{image_id}.jpg", spacing_mm=DHA_SPACING)
-        pred = loc.predict(rg)
+        try:
+            pred = loc.predict(rg)
+        except NotHandOrFootError:
+            regions.append("refused")
+            continue
         regions.append(pred.region)
         for name, (x, y) in pts.items():
             e = float(np.hypot(pred.landmarks[name][0] - x, pred.landmarks[name][1] - y) * DHA_SPACING)
@@ -62,7 +66,9 @@ def dha(loc, shared: Path) -> dict:
             if _is_finger(name):
                 finger.append(e)
     e, f = np.array(errors), np.array(finger)
-    return {"images": len(table), "landmarks": int(e.size), "median_mm": float(np.median(e)),
+    if not e.size:
+        return {"images": len(table), "refused": regions.count("refused")}
+    return {"images": len(table), "refused": regions.count("refused"), "landmarks": int(e.size), "median_mm": float(np.median(e)),
             "mean_mm": float(e.mean()), "within_2mm": float(np.mean(e <= 2)), "within_4mm": float(np.mean(e <= 4)),
             "within_10mm": float(np.mean(e <= 10)), "finger_median_mm": float(np.median(f)),
             "finger_within_4mm": float(np.mean(f <= 4)), "region_LH_fraction": regions.count("LH") / len(regions)}
