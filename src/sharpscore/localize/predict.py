@@ -172,6 +172,7 @@ class Localizer:
         key = [channel_index(kind, n) for n in (("mcp2", "mcp3", "mcp4", "mcp5", "pip3") if kind == "hand"
                                                   else ("mtp1", "mtp2", "mtp3", "mtp4", "mtp5"))]
         s = heat.shape[-1]
+        yy, xx = torch.meshgrid(torch.arange(s), torch.arange(s), indexing="ij")
         doubled = 0
         for c in key:
             hm = heat[c]
@@ -179,7 +180,6 @@ class Localizer:
             if peak < 0.3:
                 continue
             iy, ix = divmod(int(hm.argmax()), s)
-            yy, xx = torch.meshgrid(torch.arange(s), torch.arange(s), indexing="ij")
             far = ((yy - iy) ** 2 + (xx - ix) ** 2) > (0.25 * s) ** 2
             # A second hand repeats the joint almost as strongly (> 0.7); neighbouring joints of one
             # hand stay below that on the validation films (bench/results/localizer-default.json).
