@@ -19,13 +19,20 @@ from .io import Radiograph, load_radiograph
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "errors", "schema", "Radiograph", "load_radiograph", "locate_joints", "synth",
-           "evaluation", "calibration", "training", "models", "localize"]
+           "evaluation", "calibration", "training", "models", "localize", "scoring", "api", "finetune", "score_radiograph",
+           "score_patient", "Scorer", "RadiographScore", "PatientScore"]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # Heavy parts (torch, MONAI) load on first use, so `import sharpscore` stays quick.
-_LAZY = {"locate_joints": ("sharpscore.localize", "locate_joints")}
-_SUBMODULES = {"synth", "evaluation", "calibration", "training", "models", "localize"}
+_LAZY = {"locate_joints": ("sharpscore.localize", "locate_joints"),
+         "finetune": ("sharpscore.scoring.finetune", "finetune"),
+         "score_radiograph": ("sharpscore.api", "score_radiograph"),
+         "score_patient": ("sharpscore.api", "score_patient"),
+         "Scorer": ("sharpscore.api", "Scorer"),
+         "RadiographScore": ("sharpscore.api", "RadiographScore"),
+         "PatientScore": ("sharpscore.api", "PatientScore")}
+_SUBMODULES = {"synth", "evaluation", "calibration", "training", "models", "localize", "scoring", "api"}
 
 
 def __getattr__(name: str) -> Any:

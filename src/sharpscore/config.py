@@ -74,19 +74,30 @@ def parse_overrides(items: Iterable[str]) -> list[tuple[str, Any]]:
 
 
 def apply_overrides(data: Mapping[str, Any], overrides: Iterable[tuple[str, Any]]) -> dict[str, Any]:
-    """A copy of ``data`` with dotted-key overrides applied (creating nested mappings as needed)."""
+    """A copy of ``data`` with dotted-key overrides applied (creating nested mappings as needed).
+    A numeric part indexes a list: ``data.sources.0.root=/data/ra2``."""
     result = copy.deepcopy(dict(data))
     for key, value in overrides:
-        node = result
+        node: Any = result
         parts = key.split(".")
-        for part in parts[:-1]:
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            elif not isinstance(child, dict):
-                raise ConfigError(f"override {key}: {part!r} is a value, not a section")
-            node = child
-        node[parts[-1]] = value
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ConfigError(f"override {key}: {part!r} is not an index of a {len(node)}-item list")
+                if last:
+                    node[int(part)] = value
+                else:
+                    node = node[int(part)]
+                continue
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {key}: {parts[i - 1]!r} is a value, not a section")
+            if last:
+                node[part] = value
+            else:
+                if node.get(part) is None:
+                    node[part] = {}
+                node = node[part]
     return result
 
 

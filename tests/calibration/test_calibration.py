@@ -99,3 +99,24 @@ def test_json_round_trip(tmp_path):
     assert np.array_equal(back["erosion/sets"].predict(probs), cals["erosion/sets"].predict(probs))
     assert back["total/interval"].q == cals["total/interval"].q
     assert np.allclose(back["erosion/isotonic"].apply([0.5, 2.5]), cals["erosion/isotonic"].apply([0.5, 2.5]))
+
+
+def test_class_bias_corrects_a_prior_shift():
+    """A model trained on a cohort with more severe grades over-predicts them on a milder one;
+    temperature alone cannot undo that, temperature plus class biases can."""
+    rng = np.random.default_rng(3)
+    logits, probs, labels = _ordinal_data(rng, 6000)
+    shifted = np.log(probs) + np.array([-1.0, 0.0, 0.5, 1.0, 1.5, 2.0])  # inflated rare grades
+    fit, test = slice(0, 3000), slice(3000, None)
+    plain = TemperatureScaler().fit(shifted[fit], labels[fit])
+    biased = TemperatureScaler(class_bias=True).fit(shifted[fit], labels[fit])
+    grades = np.arange(6)
+
+    def mean_bias(p):
+        return float(np.mean(p @ grades - labels[test]))
+
+    raw = np.exp(shifted[test]) / np.exp(shifted[test]).sum(1, keepdims=True)
+    assert mean_bias(raw) > 0.2
+    assert abs(mean_bias(biased.apply(shifted[test]))) < 0.05 < abs(mean_bias(plain.apply(shifted[test])))
+    back = TemperatureScaler.from_dict(biased.to_dict())
+    assert np.allclose(back.apply(shifted[:5]), biased.apply(shifted[:5]))

@@ -12,7 +12,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..models import available, verify
+    from ..models import available, calibration_path, verify
 
     models = available()
     if not models:
@@ -22,7 +22,11 @@ def run(args: argparse.Namespace) -> int:
         status = ""
         if args.verify:
             verify(m.weights, m.sha256)
+            if m.calibration_sha256:
+                verify(calibration_path(m.weights), m.calibration_sha256)
             status = "  [sha256 ok]"
+        if m.calibration_sha256:
+            status += "  calibrated"
         size = m.weights.stat().st_size / 1e6 if m.weights.exists() else 0.0
         print(f"{m.task}/{m.name}  {size:.1f} MB{status}\n  {m.summary}\n  card: {m.card}")
     return 0

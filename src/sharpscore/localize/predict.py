@@ -17,6 +17,7 @@ from ..io.radiograph import Radiograph
 from .decode import decode_heatmaps
 from .geometry import CHANNELS, channel_index, crop_matrix, estimate_spacing, kind_channels, letterbox_matrix, warp
 from .model import LocalizerNet, LocalizerSpec
+from .template import ANCHORS, WRIST, fit_template, wrist_from_fingers
 
 __all__ = ["JointLocations", "Localizer", "shrink"]
 
@@ -130,9 +131,18 @@ class Localizer:
             if est is not None:
                 spacing, spacing_source = (est, est), "estimated from anatomy"
                 flags.append("spacing_estimated")
+        seeds = None
+        if kind == "hand" and spacing is not None:
+            # Wrist sites: seeded from the finger joints through the hand template (the coarse
+            # heatmaps do not separate the crowded carpal sites), then found by the fine stage.
+            seeds = wrist_from_fingers(coarse, spacing)
+            if seeds is not None:
+                coarse.update({k: (x, y, 1.0) for k, (x, y) in seeds.items()})
         landmarks = coarse
         if refine and spacing is not None:
             landmarks = self._refine(img, spacing, coarse, kind)
+            if kind == "hand" and seeds is not None:
+                landmarks.update(self._second_wrist_pass(img, spacing, landmarks, kind))
         for name, (_, _, c) in landmarks.items():
             if c < LOW_CONFIDENCE:
                 flags.append(f"low_confidence:{name}")
@@ -166,6 +176,19 @@ class Localizer:
             c = float(conf[i]) * (1.0 if dist_mm < 0.4 * spec.fine_size * spec.fine_mm_per_px else 0.3)
             refined[n] = (float(p[0]), float(p[1]), min(c, max(coarse[n][2], c)))
         return refined
+
+    def _second_wrist_pass(self, img: torch.Tensor, spacing, landmarks: dict, kind: str) -> dict:
+        """Refit the template to the finger joints and the wrist sites found so far (dropping
+        outliers); a wrist site found far from where its neighbours put it is searched again there,
+        the others are re-centred on their first find."""
+        confident = {k: v for k, v in landmarks.items() if v[2] >= 0.5 and (k in ANCHORS or k in WRIST)}
+        pred, _ = fit_template(confident, spacing, trim_mm=4.0)
+        seeds = {}
+        for k in WRIST:
+            x, y, c = landmarks[k]
+            far = np.hypot((x - pred[k][0]) * spacing[1], (y - pred[k][1]) * spacing[0]) > 4.0
+            seeds[k] = (pred[k][0], pred[k][1], 1.0) if far or c < 0.5 else (x, y, 1.0)
+        return self._refine(img, spacing, seeds, kind)
 
     def _check_single_region(self, heat: torch.Tensor, chans: list[int], kind: str, rg: Radiograph) -> None:
         """Refuse a film with two hands (or two feet): key joints respond strongly in two places."""

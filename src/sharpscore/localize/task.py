@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -16,7 +15,8 @@ from ..config import ConfigModel
 from ..errors import MultipleRegionsError, NotHandOrFootError
 from ..io.radiograph import Radiograph
 from ..training.data import Sample
-from .geometry import CHANNELS, channel_index, crop_matrix, estimate_spacing, letterbox_matrix, warp, warp_points
+from ..training.cache import cache_sample
+from .geometry import CHANNELS, channel_index, crop_matrix, letterbox_matrix, warp, warp_points
 from .model import LocalizerNet, LocalizerSpec
 from .predict import Localizer, scale_matrix, shrink
 
@@ -40,38 +40,6 @@ class LocalizerAugment(ConfigModel):
     fine_per_image: int = 8
 
 
-@dataclass
-class _Cached:
-    pixels: np.ndarray  # uint8 at mm_per_px
-    mm_per_px: float
-    landmarks: dict[str, tuple[float, float]] | None  # cache pixels
-    region: str
-    source: str
-
-
-def _cache_sample(sample: Sample, mm_per_px: float) -> _Cached | None:
-    rg = sample.load()
-    kind = schema.region_kind(sample.region) if sample.region in schema.REGIONS else None
-    spacing = rg.spacing_mm
-    if spacing is None and sample.landmarks and kind:
-        est = estimate_spacing(sample.landmarks, kind)
-        spacing = (est, est) if est else None
-    if spacing is None:
-        log.warning("%s: spacing unknown and not estimable; skipped", sample.key)
-        return None
-    img = torch.from_numpy(np.ascontiguousarray(rg.pixels, dtype=np.float32))
-    f = max(1.0, mm_per_px / min(spacing))
-    small = shrink(img, f)
-    fy, fx = img.shape[0] / small.shape[0], img.shape[1] / small.shape[1]
-    lm = None
-    if sample.landmarks:
-        inv = np.linalg.inv(scale_matrix(fx, fy))
-        lm = {k: tuple((inv @ np.array([v[0], v[1], 1.0]))[:2]) for k, v in sample.landmarks.items()}
-    pix = np.round(small.numpy() * 255).astype(np.uint8)
-    return _Cached(pixels=pix, mm_per_px=float(min(spacing) * max(fx, fy)), landmarks=lm, region=sample.region,
-                   source=sample.source)
-
-
 class LocalizerDataset(Dataset):
     """Samples as the localiser sees them, with augmentation when ``augment`` is given.
 
@@ -85,7 +53,7 @@ class LocalizerDataset(Dataset):
 
         self.spec, self.augment, self.seed, self.epoch = spec, augment, seed, 0
         unique = {id(s): s for s in samples}
-        cache = {key: _cache_sample(s, spec.cache_mm_per_px)
+        cache = {key: cache_sample(s, spec.cache_mm_per_px)
                  for key, s in tqdm(unique.items(), desc="caching images", unit="img", leave=False, mininterval=5)}
         self.items = [cache[id(s)] for s in samples if cache[id(s)] is not None]
         self.coarse_heatmap = GenerateHeatmap(sigma=spec.coarse_sigma_px, spatial_shape=(spec.coarse_size,) * 2)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from ..errors import ModelError
 
-__all__ = ["ModelInfo", "available", "info", "default_weights_path", "load_localizer", "verify"]
+__all__ = ["ModelInfo", "available", "info", "default_weights_path", "load_localizer", "load_scorer", "verify",
+           "calibration_path"]
 
 _DIR = Path(__file__).parent
 _REGISTRY = _DIR / "registry.json"
@@ -24,6 +25,7 @@ class ModelInfo:
     sha256: str
     card: Path | None
     summary: str
+    calibration_sha256: str | None = None  # of <weights stem>.calibration.json, when the bundle has one
 
 
 def _entries() -> list[dict]:
@@ -39,7 +41,8 @@ def available(task: str | None = None) -> list[ModelInfo]:
         if task is None or e["task"] == task:
             out.append(ModelInfo(task=e["task"], name=e["name"], weights=_DIR / "weights" / e["weights"],
                                  sha256=e["sha256"], card=(_DIR / "cards" / e["card"]) if e.get("card") else None,
-                                 summary=e.get("summary", "")))
+                                 summary=e.get("summary", ""),
+                                 calibration_sha256=e.get("calibration_sha256")))
     return out
 
 
@@ -98,3 +101,58 @@ def load_localizer(model: str | Path = "default", device: str | None = None):
     m = info("localizer", str(model))
     verify(m.weights, m.sha256)
     return _load_localizer_cached(str(m.weights), device)
+
+
+def calibration_path(weights: str | Path) -> Path:
+    """Where the calibration of a weights file lives: ``<stem>.calibration.json`` beside it."""
+    p = Path(weights)
+    return p.with_name(f"{p.stem}.calibration.json")
+
+
+@lru_cache(maxsize=8)
+def _load_scorer_cached(paths: tuple[str, ...], device: str, tta: bool):
+    import torch
+
+    from ..calibration import load_calibration
+    from ..scoring import JointScorer, ScorerNet, ScorerSpec
+
+    nets, calibration = [], {}
+    for path in paths:
+        try:
+            ck = torch.load(path, map_location="cpu", weights_only=True)
+            meta = json.loads(ck["meta"])
+            if meta.get("task") != "scorer":
+                raise KeyError(f"task is {meta.get('task')!r}")
+            net = ScorerNet(ScorerSpec(**meta["spec"]))
+            net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ck["model"].items()})
+        except (OSError, KeyError, RuntimeError, ValueError) as exc:
+            raise ModelError(f"{path}: not a sharpscore scorer bundle ({exc})") from None
+        nets.append(net)
+    cal = calibration_path(paths[0])
+    if cal.exists():
+        calibration = load_calibration(cal)
+    return JointScorer(nets, device=device, calibration=calibration, tta=tta)
+
+
+def load_scorer(model: str | Path = "default", device: str | None = None, *, tta: bool = False):
+    """A :class:`~sharpscore.scoring.JointScorer` by registry name, from a ``best.pt`` path, or from a folder
+    of fold bundles (``*.pt``, an ensemble). A ``<stem>.calibration.json`` beside the weights is loaded."""
+    device = device or "cpu"
+    p = Path(str(model))
+    if p.is_dir():
+        paths = sorted(str(q.resolve()) for q in p.glob("*.pt"))
+        if not paths:
+            raise ModelError(f"{p}: folder holds no .pt bundles")
+        return _load_scorer_cached(tuple(paths), device, tta)
+    if p.suffix == ".pt" or p.exists():
+        if not p.exists():
+            raise ModelError(f"{p}: model file not found")
+        return _load_scorer_cached((str(p.resolve()),), device, tta)
+    m = info("scorer", str(model))
+    verify(m.weights, m.sha256)
+    cal = calibration_path(m.weights)
+    if m.calibration_sha256:
+        if not cal.exists():
+            raise ModelError(f"{cal}: the calibration of model {m.name!r} is missing")
+        verify(cal, m.calibration_sha256)
+    return _load_scorer_cached((str(m.weights),), device, tta)

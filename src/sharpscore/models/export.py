@@ -28,10 +28,19 @@ def export(best: Path, task: str, name: str, card: str | None, summary: str) -> 
     out = _DIR / "weights" / f"{task}-{name}.pt"
     atomic_write(out, lambda p: torch.save(payload, p))
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    cal_src = best.with_name(f"{best.stem}.calibration.json")
+    cal_dst = out.with_name(f"{out.stem}.calibration.json")
+    cal_digest = None
+    if cal_src.exists():
+        atomic_write_text(cal_dst, cal_src.read_text())
+        cal_digest = hashlib.sha256(cal_dst.read_bytes()).hexdigest()
+    elif cal_dst.exists():
+        cal_dst.unlink()  # a stale calibration of older weights must not be loaded with new ones
     registry = json.loads((_DIR / "registry.json").read_text()) if (_DIR / "registry.json").exists() else {"models": []}
     registry["models"] = [m for m in registry["models"] if not (m["task"] == task and m["name"] == name)]
     registry["models"].append({"task": task, "name": name, "weights": out.name, "sha256": digest,
                                "card": Path(card).name if card else None, "summary": summary,
+                               "calibration_sha256": cal_digest,
                                "trained_epoch": json.loads(ck["meta"]).get("epoch")})
     atomic_write_text(_DIR / "registry.json", json.dumps(registry, indent=1) + "\n")
     return out

@@ -61,4 +61,8 @@ class TrainConfig(ConfigModel):
     data: DataConfig = DataConfig()
     model: dict = {}  # task-specific architecture (e.g. LocalizerSpec fields)
     augment: dict = {}  # task-specific augmentation
+    loss: dict = {}  # task-specific loss settings (scorer: class_weight_power, erosion_weight, jsn_weight)
+    freeze: list[str] = []  # parameter-name prefixes not trained, e.g. ["backbone"] to fine-tune the heads only
+    sites: list[str] | None = None
+    calibration: dict = {}  # scorer: `sharpscore calibrate` settings (see sharpscore.calibration.fit)  # scorer: train and validate on these site names only
     tensorboard: bool = False

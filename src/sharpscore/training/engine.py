@@ -64,7 +64,7 @@ def _make_task(config: TrainConfig):
         from ..localize.task import LocalizerTask
 
         return LocalizerTask(config)
-    from ..scoring.task import ScorerTask  # noqa: F401  (lands with the scoring models)
+    from ..scoring.task import ScorerTask
 
     return ScorerTask(config)
 
@@ -117,6 +117,14 @@ class Trainer:
         model = self.task.build_model().to(self.device)
         if cfg.init:
             self._load_init(model, cfg.init)
+        if cfg.freeze:
+            frozen = [n for n, p in model.named_parameters() if any(n.startswith(f) for f in cfg.freeze)]
+            if not frozen:
+                raise ConfigError(f"freeze: no parameter name starts with any of {cfg.freeze}")
+            for n, p in model.named_parameters():
+                if n in frozen:
+                    p.requires_grad_(False)
+            log.info("froze %d parameter tensors (%s)", len(frozen), ", ".join(cfg.freeze))
         if self.distributed:
             model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[self.device] if self.device.type == "cuda"
                                                               else None)

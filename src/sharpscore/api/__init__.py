@@ -1,0 +1,9 @@
+"""Public entry points (``sharpscore.score_radiograph``, ``score_patient``, ``Scorer``) and result types."""
+
+from __future__ import annotations
+
+from .results import PatientScore, RadiographScore
+from .review import ReviewPolicy
+from .scorer import Scorer, score_patient, score_radiograph
+
+__all__ = ["Scorer", "score_radiograph", "score_patient", "RadiographScore", "PatientScore", "ReviewPolicy"]

@@ -1,0 +1,297 @@
+"""Cohort scoring (``sharpscore score PATH... --out DIR``): robust, resumable, parallel decoding.
+
+Layout of ``DIR``:
+
+- ``radiographs/<key>.json``: one result per radiograph (written atomically; a rerun skips files
+  whose JSON exists, so an interrupted run resumes where it stopped);
+- ``overlays/<key>.png`` and ``explain/<key>.png`` when asked for;
+- ``scores.csv``: one RA2-DREAM row per patient (expected scores, totals over the regions present,
+  ``Overall_*_lo``/``_hi`` interval columns), usable by ``sharpscore evaluate``;
+- ``errors.csv``: ``file,error,message`` for every file of this run that could not be scored;
+- ``dicom/<key>-sr.dcm`` and ``<key>-overlay.dcm`` with ``--format sr`` (needs ``sharpscore[dicom]``).
+
+Patients are grouped by RA2-DREAM file names (``{Patient_ID}-{LH|RH|LF|RF}.*``), else by DICOM
+PatientID (and StudyInstanceUID when a patient has several studies), else each file is its own patient.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import schema
+from .._fsutil import atomic_write, atomic_write_text
+from ..errors import InputError, NotAFileError, SharpScoreError, UnknownFormatError
+
+__all__ = ["find_inputs", "score_cohort", "CohortSummary", "FORMATS"]
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("json", "csv", "png", "sr")
+_RA2_NAME = re.compile(r"^(?P<pid>.+)-(?P<region>LH|RH|LF|RF)$")
+_KNOWN_EXT = {".dcm", ".dicom", ".ima", ".jpg", ".jpeg", ".png", ".mha"}
+
+
+@dataclass
+class InputFile:
+    path: Path
+    key: str  # unique, filesystem-safe name of this file's outputs
+    explicit: bool  # named on the command line (an unknown format is then an error, not skipped)
+
+
+@dataclass
+class CohortSummary:
+    scored: int
+    skipped: int  # already done in an earlier run
+    failed: int
+    patients: int
+    seconds: float
+    out: Path
+
+    @property
+    def files_per_second(self) -> float:
+        return self.scored / self.seconds if self.seconds > 0 else 0.0
+
+
+def _key(path: Path, root: Path | None) -> str:
+    rel = path.relative_to(root) if root is not None else Path(path.name)
+    stem = str(rel.with_suffix("")) if rel.suffix.lower() in _KNOWN_EXT else str(rel)
+    return re.sub(r"[^A-Za-z0-9._-]+", "__", stem.replace(os.sep, "__"))
+
+
+def find_inputs(paths: Sequence[str | Path]) -> list[InputFile]:
+    """Files named, and every file under folders named (recursively), in a stable order. Inside
+    folders, files are kept when their content is DICOM, PNG, JPEG or MetaImage (any extension)."""
+    from ..io import sniff_format
+
+    out: list[InputFile] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            raise NotAFileError(f"{p}: no such file or folder")
+        if p.is_dir():
+            for f in sorted(q for q in p.rglob("*") if q.is_file()):
+                if f.resolve() in seen or f.name.startswith(".") or f.suffix.lower() in (".json", ".csv", ".txt"):
+                    continue
+                try:
+                    sniff_format(f)
+                except (UnknownFormatError, NotAFileError):
+                    continue
+                seen.add(f.resolve())
+                out.append(InputFile(f, _key(f, p), False))
+        else:
+            if p.resolve() in seen:
+                continue
+            seen.add(p.resolve())
+            out.append(InputFile(p, _key(p, None), True))
+    keys: dict[str, int] = {}
+    for f in out:  # the same relative name under two roots: keep keys unique
+        n = keys.get(f.key, 0)
+        keys[f.key] = n + 1
+        if n:
+            f.key = f"{f.key}__{n}"
+    return out
+
+
+def _decode(path: str):
+    """Worker: load one radiograph (the expensive decode), or return the typed error."""
+    from ..io import load_radiograph
+
+    try:
+        return load_radiograph(path)
+    except SharpScoreError as exc:
+        return exc
+    except Exception as exc:  # noqa: BLE001 - a decoder bug must not stop the cohort
+        return InputError(f"{path}: could not be read ({type(exc).__name__}: {exc})")
+
+
+def _patient_of(f: InputFile, rg) -> tuple[str, str | None]:
+    """(patient id, region given by the file name or None)."""
+    m = _RA2_NAME.match(f.path.stem)
+    if m:
+        return m["pid"], m["region"]
+    if rg is not None and rg.format == "dicom":
+        pid, study = _dicom_ids(f.path)
+        if pid:
+            return (f"{pid}|{study}" if study else pid), None
+    return f.key, None
+
+
+def _dicom_ids(path: Path) -> tuple[str | None, str | None]:
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=["PatientID", "StudyInstanceUID"])
+    except Exception:  # noqa: BLE001 - unreadable header: group by file
+        return None, None
+    pid = str(ds.get("PatientID", "") or "").strip() or None
+    study = str(ds.get("StudyInstanceUID", "") or "").strip() or None
+    return pid, study
+
+
+def _decoded(files: list[InputFile], workers: int) -> Iterable[tuple[InputFile, object]]:
+    if workers <= 1:
+        for f in files:
+            yield f, _decode(str(f.path))
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for f, rg in zip(files, pool.map(_decode, [str(f.path) for f in files], chunksize=1)):
+            yield f, rg
+
+
+def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, formats: Sequence[str] = ("json", "csv"),
+                 explain: bool = False, workers: int = 1, batch_size: int = 8, progress: bool = True,
+                 model: str = "default", device: str | None = None) -> CohortSummary:
+    """Score every radiograph under ``paths`` into ``out`` (see the module docstring)."""
+    from tqdm.auto import tqdm
+
+    from .scorer import Scorer
+
+    bad = sorted(set(formats) - set(FORMATS))
+    if bad:
+        raise InputError(f"unknown output format(s) {bad}; choose from {', '.join(FORMATS)}")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a folder")
+    files = find_inputs(paths)
+    if not files:
+        raise InputError(f"no radiographs found in {', '.join(map(str, paths))}")
+    for sub in ("radiographs",) + (("overlays",) if "png" in formats else ()) + (("explain",) if explain else ()):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    todo = [f for f in files if not _done(out, f)]
+    skipped = len(files) - len(todo)
+    if skipped:
+        log.info("%d of %d files already scored in %s; resuming", skipped, len(files), out)
+    scorer = scorer or Scorer(model, device=device)
+    errors: list[tuple[str, str, str]] = []
+    t0 = time.perf_counter()
+    bar = tqdm(total=len(todo), unit="file", desc="scoring", disable=not progress, mininterval=1)
+    pending: list[tuple[InputFile, object]] = []
+    scored = [0]
+
+    def flush() -> None:
+        if not pending:
+            return
+        results = scorer.score_many([rg for _, rg in pending], batch_size=batch_size, explain=explain,
+                                    errors="keep")
+        for (f, rg), res in zip(pending, results):
+            if isinstance(res, SharpScoreError):
+                errors.append((str(f.path), type(res).__name__, str(res)))
+            else:
+                try:
+                    _write_outputs(out, f, rg, res, formats, explain)
+                    scored[0] += 1
+                except SharpScoreError as exc:
+                    errors.append((str(f.path), type(exc).__name__, str(exc)))
+            bar.update()
+        pending.clear()
+
+    try:
+        for f, rg in _decoded(todo, workers):
+            if isinstance(rg, SharpScoreError):
+                if isinstance(rg, UnknownFormatError) and not f.explicit:
+                    bar.update()
+                    continue
+                errors.append((str(f.path), type(rg).__name__, str(rg)))
+                bar.update()
+                continue
+            pending.append((f, rg))
+            if len(pending) >= batch_size:
+                flush()
+        flush()
+    finally:
+        bar.close()
+        _write_errors(out / "errors.csv", errors)
+    seconds = time.perf_counter() - t0
+    patients = _write_scores(out, files, scorer, errors) if "csv" in formats else 0
+    _write_errors(out / "errors.csv", errors)
+    return CohortSummary(scored=scored[0], skipped=skipped,
+                         failed=len(errors), patients=patients, seconds=seconds, out=out)
+
+
+def _json_path(out: Path, f: InputFile) -> Path:
+    return out / "radiographs" / f"{f.key}.json"
+
+
+def _done(out: Path, f: InputFile) -> bool:
+    p = _json_path(out, f)
+    if not p.exists():
+        return False
+    try:
+        doc = json.loads(p.read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return doc.get("file") == str(f.path)
+
+
+def _write_outputs(out: Path, f: InputFile, rg, res, formats: Sequence[str], explain: bool) -> None:
+    pid, named_region = _patient_of(f, rg)
+    if named_region and named_region != res.region:
+        res.flags.append(f"region_conflicts_with_file_name:{named_region}")
+        res.needs_review = True
+    doc = res.to_dict()
+    doc.update(file=str(f.path), key=f.key, patient_id=pid, row_region=named_region or res.region,
+               distributions={k: [round(float(v), 8) for v in d] for k, d in res.distributions.items()})
+    if "png" in formats:
+        res.save_overlay(out / "overlays" / f"{f.key}.png")
+    if explain:
+        res.save_explanations(out / "explain" / f"{f.key}.png")
+    if "sr" in formats:
+        from .dicom_sr import write_dicom_outputs
+
+        write_dicom_outputs(res, f.path, out / "dicom", f.key)
+    # The JSON goes last: its presence marks the file as done for a resumed run.
+    atomic_write_text(_json_path(out, f), json.dumps(doc, indent=1) + "\n")
+
+
+def _write_scores(out: Path, files: list[InputFile], scorer, errors: list) -> int:
+    """scores.csv from every radiograph JSON of these inputs (this run's and earlier runs')."""
+    import numpy as np
+
+    from ..scoring.patient import patient_distributions, ra2_row
+    from ..scoring.predict import JointScore, RegionScores
+
+    by_patient: dict[str, dict[str, RegionScores]] = {}
+    for f in files:
+        p = _json_path(out, f)
+        if not _done(out, f):
+            continue
+        doc = json.loads(p.read_text())
+        region = doc["row_region"]
+        joints = [JointScore(**{k: v for k, v in j.items()}) for j in doc["joints"]]
+        rs = RegionScores(region=region, joints=joints,
+                          distributions={k: np.asarray(v) for k, v in doc["distributions"].items()})
+        regions = by_patient.setdefault(doc["patient_id"], {})
+        if region in regions:
+            errors.append((str(f.path), "DuplicateRegion", f"patient {doc['patient_id']} already has a {region} "
+                                                           "radiograph; this one is left out of scores.csv"))
+            continue
+        regions[region] = rs
+    rows = []
+    for pid, regions in sorted(by_patient.items()):
+        regs = [regions[r] for r in schema.REGIONS if r in regions]
+        dists = patient_distributions(regs)
+        intervals = {m: scorer.joint_scorer.interval(d, "patient" if m == "total" else None) for m, d in dists.items()}
+        rows.append(ra2_row(pid, regs, intervals))
+    extra = [f"{c}{s}" for c in ("Overall_erosion", "Overall_narrowing", "Overall_Tol") for s in ("_lo", "_hi")]
+    schema.write_ra2_csv(out / "scores.csv", rows, extra_columns=extra)
+    return len(rows)
+
+
+def _write_errors(path: Path, errors: list[tuple[str, str, str]]) -> None:
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["file", "error", "message"])
+            w.writerows(errors)
+
+    atomic_write(path, write)

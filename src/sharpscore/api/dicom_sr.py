@@ -1,0 +1,125 @@
+"""DICOM outputs for PACS (optional extra ``sharpscore[dicom]``, uses highdicom).
+
+- a Comprehensive 3D SR holding a TID 1500 measurement report: one planar-ROI measurement group per
+  scored joint, with its image coordinates (a POINT on the source instance) and its expected erosion
+  and JSN scores, plus the region totals;
+- a Secondary Capture of the overlay PNG in the same study.
+
+Both reference the source instance, so they file next to it in a PACS. Codes for the SvdH scores use
+the private coding scheme ``99SHARPSCORE`` (no standard codes exist for them).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from .._fsutil import atomic_write
+from ..errors import InputError, SharpScoreError
+
+__all__ = ["structured_report", "overlay_capture", "write_dicom_outputs"]
+
+log = logging.getLogger(__name__)
+_SCHEME = "99SHARPSCORE"
+
+
+def _hd():
+    try:
+        import highdicom
+    except ImportError:
+        raise SharpScoreError("DICOM SR output needs the optional extra: pip install 'sharpscore[dicom]'") from None
+    return highdicom
+
+
+def _source_dataset(path: str | Path):
+    import pydicom
+
+    try:
+        ds = pydicom.dcmread(path)
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"{path}: DICOM SR needs a DICOM source ({type(exc).__name__})") from None
+    return ds
+
+
+def structured_report(result, source_ds):
+    """A highdicom ``Comprehensive3DSR`` (TID 1500) of ``result`` referencing ``source_ds``."""
+    hd = _hd()
+    from pydicom.sr.codedict import codes
+
+    from .. import __version__
+
+    def concept(value: str, meaning: str):
+        return hd.sr.CodedConcept(value=value, scheme_designator=_SCHEME, meaning=meaning)
+
+    unit = hd.sr.CodedConcept(value="{score}", scheme_designator="UCUM", meaning="score")
+    device = hd.sr.DeviceObserverIdentifyingAttributes(uid=hd.UID(), name="sharpscore", manufacturer_name="sharpscore",
+                                                       model_name=f"{result.model.get('scorer', 'default')} {__version__}")
+    context = hd.sr.ObservationContext(observer_device_context=hd.sr.ObserverContext(
+        observer_type=codes.DCM.Device, observer_identifying_attributes=device))
+    src = hd.sr.SourceImageForRegion(referenced_sop_class_uid=source_ds.SOPClassUID,
+                                     referenced_sop_instance_uid=source_ds.SOPInstanceUID)
+    groups = []
+    for j in result.joints:
+        if j.site not in result.landmarks:
+            continue
+        x, y, _ = result.landmarks[j.site]
+        region = hd.sr.ImageRegion(graphic_type=hd.sr.GraphicTypeValues.POINT, graphic_data=np.array([[x + 0.5, y + 0.5]]),
+                                   source_image=src)
+        measurements = []
+        for measure, label in (("erosion", "SvdH erosion score"), ("jsn", "SvdH joint space narrowing score")):
+            v = getattr(j, measure)
+            if v is not None:
+                measurements.append(hd.sr.Measurement(name=concept(measure.upper(), label), value=round(float(v), 3),
+                                                      unit=unit))
+        groups.append(hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
+            tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier=f"{result.region} {j.site}"),
+            referenced_region=region, finding_type=concept(f"JOINT-{j.site.upper()}", f"{result.region} {j.site} joint"),
+            measurements=measurements))
+    totals = [hd.sr.Measurement(name=concept(f"TOTAL-{m.upper()}", f"SvdH {m} region total"),
+                                value=round(float(getattr(result, m)), 3), unit=unit)
+              for m in ("erosion", "jsn", "total")]
+    groups.append(hd.sr.MeasurementsAndQualitativeEvaluations(
+        tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier=f"{result.region} totals"),
+        measurements=totals))
+    report = hd.sr.MeasurementReport(observation_context=context,
+                                     procedure_reported=concept("SVDH", "Sharp/van der Heijde radiographic scoring"),
+                                     imaging_measurements=groups)
+    return hd.sr.Comprehensive3DSR(evidence=[source_ds], content=report, series_instance_uid=hd.UID(), series_number=901,
+                                   sop_instance_uid=hd.UID(), instance_number=1, manufacturer="sharpscore",
+                                   series_description="sharpscore SvdH (research use)")
+
+
+def overlay_capture(result, source_ds, png_path: str | Path):
+    """A Secondary Capture (RGB) of an overlay PNG, in the source's study."""
+    hd = _hd()
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(png_path).convert("RGB"))
+    return hd.sc.SCImage.from_ref_dataset(ref_dataset=source_ds, pixel_array=rgb, photometric_interpretation="RGB",
+                                          bits_allocated=8, coordinate_system="PATIENT", series_instance_uid=hd.UID(),
+                                          series_number=902, sop_instance_uid=hd.UID(), instance_number=1,
+                                          manufacturer="sharpscore", series_description="sharpscore overlay")
+
+
+def write_dicom_outputs(result, source_path: str | Path, folder: str | Path, key: str) -> list[Path]:
+    """``{key}-sr.dcm`` and ``{key}-overlay.dcm`` in ``folder``; non-DICOM sources are skipped with a warning."""
+    from ..io import sniff_format
+
+    if sniff_format(source_path) != "dicom":
+        log.warning("%s: not DICOM, so no DICOM SR is written for it", source_path)
+        return []
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    ds = _source_dataset(source_path)
+    sr = structured_report(result, ds)
+    out = [atomic_write(folder / f"{key}-sr.dcm", lambda p: sr.save_as(p, enforce_file_format=True))]
+    png = folder / f".{key}-overlay.png"
+    result.save_overlay(png)
+    try:
+        sc = overlay_capture(result, ds, png)
+        out.append(atomic_write(folder / f"{key}-overlay.dcm", lambda p: sc.save_as(p, enforce_file_format=True)))
+    finally:
+        png.unlink(missing_ok=True)
+    return out

@@ -1,0 +1,66 @@
+"""Overlay PNG of a scored radiograph."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .._fsutil import atomic_write  # noqa: E402
+
+
+def _flagged_sites(flags: list[str]) -> set[str]:
+    out = set()
+    for f in flags:
+        parts = f.split(":")
+        if len(parts) >= 2 and parts[0] in ("low_confidence", "wide_prediction_set", "metal_at_joint", "not_scored"):
+            out.add(parts[1])
+    return out
+
+
+def draw_scores(result, path: str | Path, max_side: int = 1400) -> Path:
+    """Each site: a dot coloured by its expected erosion + JSN relative to the site's maximum
+    (green 0 to red max) with the values written beside it; flagged sites ringed in red."""
+    rg = result.radiograph
+    if rg is None:
+        raise ValueError("this result holds no radiograph to draw on")
+    step = max(1, int(np.ceil(max(rg.shape) / max_side)))
+    pix = rg.pixels[::step, ::step]
+    fig, ax = plt.subplots(figsize=(pix.shape[1] / 100, pix.shape[0] / 100), dpi=100)
+    ax.imshow(pix, cmap="gray", vmin=0, vmax=1)
+    cmap = plt.get_cmap("RdYlGn_r")
+    flagged = _flagged_sites(result.flags)
+    from .. import schema
+
+    for j in result.joints:
+        if j.site not in result.landmarks:
+            continue
+        x, y, _ = result.landmarks[j.site]
+        site = schema.site(result.region, j.site)
+        value = (j.erosion or 0.0) + (j.jsn or 0.0)
+        frac = value / max(site.erosion_max + site.jsn_max, 1)
+        ax.plot(x / step, y / step, "o", ms=7, color=cmap(min(1.0, 3 * frac)), mec="white", mew=0.6)
+        text = "/".join(f"{m[0].upper()}{v:.1f}" for m, v in (("erosion", j.erosion), ("jsn", j.jsn)) if v is not None)
+        ax.text(x / step + 8, y / step + 3, f"{j.site} {text}", color="yellow", fontsize=6)
+        if j.site in flagged:
+            ax.plot(x / step, y / step, "o", ms=14, mfc="none", mec="red", mew=1.5)
+    for name in ("dip2", "dip3", "dip4", "dip5"):
+        if name in result.landmarks:
+            x, y, _ = result.landmarks[name]
+            ax.plot(x / step, y / step, "+", ms=5, color="cyan")
+    lo, hi = result.intervals["total"]
+    title = (f"{result.region}: erosion {result.erosion:.1f}, JSN {result.jsn:.1f}, total {result.total:.1f} "
+             f"[{lo:.0f}-{hi:.0f}, {result.coverage:.0%}]")
+    if result.needs_review:
+        title += "\nNEEDS REVIEW: " + ", ".join(result.flags[:5]) + (" ..." if len(result.flags) > 5 else "")
+    ax.set_title(title + "\nresearch use only - not a diagnosis", fontsize=7,
+                 color="red" if result.needs_review else "black")
+    ax.axis("off")
+    fig.tight_layout()
+    out = atomic_write(path, lambda p: fig.savefig(p, format="png"))
+    plt.close(fig)
+    return out

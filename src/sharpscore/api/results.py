@@ -1,0 +1,178 @@
+"""Result types of the public API: one radiograph, one patient."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import schema
+from ..scoring.distribution import expected_value
+from ..scoring.predict import JointScore, RegionScores
+
+__all__ = ["RadiographScore", "PatientScore"]
+
+DISCLAIMER = "Research-use decision support, not a diagnosis: a trained reader must review these scores."
+
+
+def _round(v, nd=4):
+    return None if v is None else round(float(v), nd)
+
+
+@dataclass
+class RadiographScore:
+    """SvdH scores of one hand or foot radiograph.
+
+    ``region``: 'LH', 'RH', 'LF' or 'RF'. ``landmarks``: ``{name: (x_px, y_px, confidence)}`` in the
+    original image's pixel coordinates for every site and the hand DIPs. ``joints``: one
+    :class:`~sharpscore.scoring.JointScore` per scored site (expected erosion and JSN, probabilities,
+    most likely grades, prediction sets; None where SvdH does not score the measure). ``erosion``,
+    ``jsn``, ``total``: expected region sums, with ``intervals`` at ``coverage``. ``flags``: reasons
+    for caution; ``needs_review``: True when a reader must look before the scores are used.
+    """
+
+    region: str
+    landmarks: dict[str, tuple[float, float, float]]
+    joints: list[JointScore]
+    intervals: dict[str, tuple[float, float]]
+    distributions: dict[str, np.ndarray] = field(repr=False)
+    flags: list[str] = field(default_factory=list)
+    needs_review: bool = False
+    coverage: float = 0.9
+    source: str = "<array>"
+    spacing_mm: tuple[float, float] | None = None
+    spacing_source: str | None = None
+    model: dict[str, str] = field(default_factory=dict)
+    explanations: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    crops: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    radiograph: Any = field(default=None, repr=False)
+    region_scores: RegionScores | None = field(default=None, repr=False)
+
+    @property
+    def erosion(self) -> float:
+        return expected_value(self.distributions["erosion"])
+
+    @property
+    def jsn(self) -> float:
+        return expected_value(self.distributions["jsn"])
+
+    @property
+    def total(self) -> float:
+        return expected_value(self.distributions["total"])
+
+    def joint(self, site: str) -> JointScore:
+        for j in self.joints:
+            if j.site == site:
+                return j
+        raise KeyError(f"{site!r} is not a scored site of this {schema.region_kind(self.region)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source, "region": self.region,
+            "erosion": _round(self.erosion), "jsn": _round(self.jsn), "total": _round(self.total),
+            "intervals": {k: [_round(a, 3), _round(b, 3)] for k, (a, b) in self.intervals.items()},
+            "coverage": self.coverage, "needs_review": self.needs_review, "flags": list(self.flags),
+            "spacing_mm": list(self.spacing_mm) if self.spacing_mm else None, "spacing_source": self.spacing_source,
+            "landmarks": {k: [round(v[0], 2), round(v[1], 2), round(v[2], 3)] for k, v in self.landmarks.items()},
+            "joints": [{k: (_round(v) if isinstance(v, float) else
+                            [_round(x) for x in v] if isinstance(v, list) and v and isinstance(v[0], float) else v)
+                        for k, v in j.to_dict().items()} for j in self.joints],
+            "model": dict(self.model), "disclaimer": DISCLAIMER,
+        }
+
+    def to_json(self, path: str | Path | None = None, indent: int = 1) -> str:
+        """The result as JSON text; also written atomically to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=indent) + "\n"
+        if path is not None:
+            from .._fsutil import atomic_write_text
+
+            atomic_write_text(path, text)
+        return text
+
+    def to_dataframe(self):
+        """One row per scored site (requires pandas)."""
+        try:
+            import pandas as pd
+        except ImportError:  # pragma: no cover - optional
+            from ..errors import SharpScoreError
+
+            raise SharpScoreError("to_dataframe needs pandas (pip install pandas)") from None
+        rows = []
+        for j in self.joints:
+            x, y, c = self.landmarks.get(j.site, (None, None, None))
+            rows.append({"region": self.region, "site": j.site, "family": j.family, "erosion": j.erosion,
+                         "erosion_grade": j.erosion_grade, "jsn": j.jsn, "jsn_grade": j.jsn_grade,
+                         "x_px": x, "y_px": y, "landmark_confidence": c})
+        return pd.DataFrame(rows)
+
+    def save_overlay(self, path: str | Path) -> Path:
+        """PNG of the radiograph with each site marked and coloured by its score, region totals in
+        the title, and flagged sites ringed in red."""
+        from .overlay import draw_scores
+
+        return draw_scores(self, path)
+
+    def save_explanations(self, path: str | Path) -> Path:
+        """PNG grid of every joint crop with its Grad-CAM map (needs ``explain=True``)."""
+        from .explain import draw_explanations
+
+        return draw_explanations(self, path)
+
+
+@dataclass
+class PatientScore:
+    """SvdH scores of one patient over the regions given (any subset of LH, RH, LF, RF)."""
+
+    patient_id: str
+    regions: dict[str, RadiographScore]
+    distributions: dict[str, np.ndarray] = field(repr=False)
+    intervals: dict[str, tuple[float, float]]
+    coverage: float = 0.9
+    missing_regions: list[str] = field(default_factory=list)
+
+    @property
+    def erosion(self) -> float:
+        return expected_value(self.distributions["erosion"])
+
+    @property
+    def jsn(self) -> float:
+        return expected_value(self.distributions["jsn"])
+
+    @property
+    def total(self) -> float:
+        return expected_value(self.distributions["total"])
+
+    @property
+    def needs_review(self) -> bool:
+        return any(r.needs_review for r in self.regions.values()) or bool(self.missing_regions)
+
+    @property
+    def flags(self) -> list[str]:
+        out = [f"{k}:{f}" for k, r in self.regions.items() for f in r.flags]
+        return out + [f"missing_region:{r}" for r in self.missing_regions]
+
+    def to_ra2_row(self) -> dict[str, object]:
+        """The RA2-DREAM columns (expected scores; totals over the given regions) plus interval columns."""
+        from ..scoring.patient import ra2_row
+
+        regs = [r.region_scores for r in self.regions.values()]
+        return ra2_row(self.patient_id, regs, self.intervals)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"patient_id": self.patient_id, "erosion": _round(self.erosion), "jsn": _round(self.jsn),
+                "total": _round(self.total),
+                "intervals": {k: [_round(a, 3), _round(b, 3)] for k, (a, b) in self.intervals.items()},
+                "coverage": self.coverage, "missing_regions": self.missing_regions,
+                "needs_review": self.needs_review, "regions": {k: r.to_dict() for k, r in self.regions.items()},
+                "disclaimer": DISCLAIMER}
+
+    def to_json(self, path: str | Path | None = None, indent: int = 1) -> str:
+        text = json.dumps(self.to_dict(), indent=indent) + "\n"
+        if path is not None:
+            from .._fsutil import atomic_write_text
+
+            atomic_write_text(path, text)
+        return text

@@ -1,0 +1,92 @@
+"""When a reader must look: flags and the ``needs_review`` decision.
+
+Flags that set ``needs_review``: uncertain or conflicting region/laterality, low landmark
+confidence, wide prediction sets, a view other than PA/DP, a hand smaller than an adult's (open
+growth plates likely: the models know adult RA hands), and metal (rings, implants) over a joint.
+``spacing_estimated`` alone is informational.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import schema
+
+__all__ = ["ReviewPolicy", "review_flags", "needs_review", "INFORMATIONAL"]
+
+INFORMATIONAL = ("spacing_estimated",)
+
+
+class ReviewPolicy:
+    """Thresholds of the review rules (the defaults are what the shipped models were checked with)."""
+
+    def __init__(self, max_set_size: int = 3, min_adult_scale: float = 0.82, metal_fraction: float = 0.03):
+        self.max_set_size = max_set_size  # a prediction set of this many grades or more is "wide"
+        self.min_adult_scale = min_adult_scale  # hand size relative to the adult reference
+        self.metal_fraction = metal_fraction  # share of near-saturated pixels around a joint
+
+
+def _hand_scale(landmarks: dict, spacing_mm: tuple[float, float]) -> float | None:
+    """Median ratio of measured to typical adult joint-to-joint distances (mm)."""
+    from ..localize.geometry import _reference_pairs
+
+    ratios = []
+    for a, b, ref in _reference_pairs()["hand"]:
+        if a in landmarks and b in landmarks:
+            d = np.hypot((landmarks[a][0] - landmarks[b][0]) * spacing_mm[1],
+                         (landmarks[a][1] - landmarks[b][1]) * spacing_mm[0])
+            ratios.append(d / ref)
+    return float(np.median(ratios)) if ratios else None
+
+
+def _metal_sites(pixels: np.ndarray, landmarks: dict, spacing_mm: tuple[float, float], sites, fraction: float,
+                 radius_mm: float = 6.0) -> list[str]:
+    """Sites with a cluster of near-saturated pixels (denser than any bone) within ``radius_mm``."""
+    ceiling = float(np.percentile(pixels, 99.99))
+    bone = float(np.percentile(pixels, 97))
+    if ceiling - bone < 0.08:  # nothing stands out above bone: no metal on the film
+        return []
+    thr = bone + 0.7 * (ceiling - bone)
+    out = []
+    h, w = pixels.shape
+    for s in sites:
+        if s not in landmarks:
+            continue
+        x, y = landmarks[s][:2]
+        rx, ry = radius_mm / spacing_mm[1], radius_mm / spacing_mm[0]
+        x0, x1 = int(max(0, x - rx)), int(min(w, x + rx + 1))
+        y0, y1 = int(max(0, y - ry)), int(min(h, y + ry + 1))
+        patch = pixels[y0:y1, x0:x1]
+        if patch.size and float(np.mean(patch > thr)) > fraction:
+            out.append(s)
+    return out
+
+
+def review_flags(rg, location, region_scores, policy: ReviewPolicy | None = None) -> list[str]:
+    """Flags beyond the localiser's: wide prediction sets, view, child-sized hand, metal at joints."""
+    policy = policy or ReviewPolicy()
+    flags: list[str] = []
+    for j in region_scores.joints:
+        for measure in ("erosion", "jsn"):
+            s = getattr(j, f"{measure}_set")
+            if s is not None and len(s) >= policy.max_set_size:
+                flags.append(f"wide_prediction_set:{j.site}:{measure}")
+    for site in region_scores.missing:
+        flags.append(f"not_scored:{site}")
+    view = (rg.view or "").upper()
+    if view and not any(v in view for v in ("PA", "AP", "DP", "PD")):
+        flags.append(f"view_not_pa:{rg.view}")
+    kind = schema.region_kind(location.region)
+    if kind == "hand" and location.spacing_mm is not None and location.spacing_source != "estimated from anatomy":
+        scale = _hand_scale(location.landmarks, location.spacing_mm)
+        if scale is not None and scale < policy.min_adult_scale:
+            flags.append(f"smaller_than_adult_hand:{scale:.2f}")
+    if location.spacing_mm is not None:
+        for s in _metal_sites(rg.pixels, location.landmarks, location.spacing_mm,
+                              [j.site for j in region_scores.joints], policy.metal_fraction):
+            flags.append(f"metal_at_joint:{s}")
+    return flags
+
+
+def needs_review(flags: list[str]) -> bool:
+    return any(f.split(":")[0] not in INFORMATIONAL for f in flags)

@@ -1,0 +1,183 @@
+"""The public entry points: load once, score radiographs and patients."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import schema
+from ..errors import InputError, SharpScoreError
+from .results import PatientScore, RadiographScore
+from .review import ReviewPolicy, needs_review, review_flags
+
+__all__ = ["Scorer", "score_radiograph", "score_patient"]
+
+log = logging.getLogger(__name__)
+
+
+class Scorer:
+    """A localiser and a joint scorer loaded once.
+
+    Args:
+        model: a shipped scorer name (``sharpscore models``), a ``best.pt`` from ``sharpscore train``,
+            or a folder of fold bundles (an ensemble).
+        device: ``'cpu'`` (default) or ``'cuda'``.
+        localizer: a shipped localiser name or a ``best.pt``.
+        tta: average over small rotations and scalings of every crop (5 views; slower).
+        review: thresholds of the review rules.
+
+    >>> scorer = Scorer()                                   # doctest: +SKIP
+    >>> result = scorer.score("patient7-LH.dcm")             # doctest: +SKIP
+    >>> results = scorer.score_many(paths, batch_size=32)    # doctest: +SKIP
+    """
+
+    def __init__(self, model: str = "default", *, device: str | None = None, localizer: str = "default",
+                 tta: bool = False, review: ReviewPolicy | None = None):
+        from ..models import load_localizer, load_scorer
+
+        self.device = device or "cpu"
+        self.joint_scorer = load_scorer(model, self.device, tta=tta)
+        self.localizer = load_localizer(localizer, self.device)
+        self.review = review or ReviewPolicy()
+        self.model_info = {"scorer": str(model), "localizer": str(localizer)}
+
+    # ---------------------------------------------------------------------------------------------
+    def _locate(self, source: Any):
+        from ..io import load_radiograph
+
+        rg = load_radiograph(source)
+        loc = self.localizer.predict(rg)
+        if loc.spacing_mm is None:
+            raise InputError(f"{rg.source}: pixel spacing unknown and not estimable from the anatomy; pass "
+                             "spacing_mm to load_radiograph")
+        return rg, loc
+
+    def _result(self, rg, loc, region_scores, explain: bool) -> RadiographScore:
+        flags = list(loc.flags) + review_flags(rg, loc, region_scores, self.review)
+        res = RadiographScore(region=loc.region, landmarks=dict(loc.landmarks), joints=region_scores.joints,
+                              intervals=dict(region_scores.intervals), distributions=region_scores.distributions,
+                              flags=flags, needs_review=needs_review(flags), coverage=self.joint_scorer.coverage,
+                              source=rg.source, spacing_mm=loc.spacing_mm, spacing_source=loc.spacing_source,
+                              model=dict(self.model_info), radiograph=rg, region_scores=region_scores)
+        if explain:
+            self._explain(res)
+        return res
+
+    def _explain(self, res: RadiographScore) -> None:
+        from ..scoring.model import head_for, site_index
+        from ..scoring.predict import _normalise, prepare_image, site_crops
+        from .explain import joint_gradcam
+
+        js = self.joint_scorer
+        small, spacing, to_small = prepare_image(res.radiograph.pixels, res.spacing_mm, js.spec.cache_mm_per_px)
+        lm = {k: tuple((to_small @ np.array([v[0], v[1], 1.0]))[:2]) for k, v in res.landmarks.items()}
+        names = [j.site for j in res.joints]
+        kind = schema.region_kind(res.region)
+        crops = _normalise(site_crops(small, spacing, lm, res.region, js.spec, names)).to(js.device)
+        sites = torch.tensor([site_index(kind, n) for n in names])
+        heads = [[head_for(kind, m) for m in ("erosion", "jsn") if schema.site(kind, n).max_for(m)] for n in names]
+        maps = joint_gradcam(js.nets[0], crops, sites, heads)
+        res.explanations = {n: maps[i] for i, n in enumerate(names)}
+        res.crops = {n: crops[i, 0].cpu().numpy() for i, n in enumerate(names)}
+
+    # ---------------------------------------------------------------------------------------------
+    def score(self, source: Any, *, explain: bool = False) -> RadiographScore:
+        """Localise and score one radiograph (anything :func:`sharpscore.load_radiograph` takes).
+
+        Raises:
+            sharpscore.errors.InputError: unreadable file, not a hand or foot, two hands on one film, ...
+        """
+        rg, loc = self._locate(source)
+        rs = self.joint_scorer.score(rg.pixels, loc.spacing_mm, loc.landmarks, loc.region)
+        return self._result(rg, loc, rs, explain)
+
+    def score_many(self, sources: Iterable[Any], *, batch_size: int = 16, explain: bool = False,
+                   errors: str = "raise") -> list[RadiographScore | SharpScoreError]:
+        """Score many radiographs; the joint crops of ``batch_size`` radiographs go through the
+        network together (worth it on a GPU). ``errors='keep'`` puts the exception in the list in
+        place of a result instead of raising."""
+        out: list[RadiographScore | SharpScoreError] = []
+        batch: list[tuple] = []
+
+        def flush() -> None:
+            scores = self.joint_scorer.score_many([(rg.pixels, loc.spacing_mm, loc.landmarks, loc.region)
+                                                   for _, rg, loc in batch])
+            for (i, rg, loc), rs in zip(batch, scores):
+                out[i] = self._result(rg, loc, rs, explain)
+            batch.clear()
+
+        for src in sources:
+            out.append(None)  # type: ignore[arg-type]
+            try:
+                rg, loc = self._locate(src)
+            except SharpScoreError as exc:
+                if errors == "raise":
+                    raise
+                out[-1] = exc
+                continue
+            batch.append((len(out) - 1, rg, loc))
+            if len(batch) >= batch_size:
+                flush()
+        if batch:
+            flush()
+        return out
+
+    def score_patient(self, sources: Mapping[str, Any], patient_id: str = "patient", *,
+                      explain: bool = False) -> PatientScore:
+        """Score a patient's radiographs given as ``{"LH": src, "RH": src, "LF": src, "RF": src}``
+        (any subset). Totals are over the regions given; the others are listed as missing."""
+        bad = sorted(set(sources) - set(schema.REGIONS))
+        if bad:
+            raise InputError(f"score_patient: unknown region keys {bad}; use LH, RH, LF, RF")
+        results = dict(zip(sources, self.score_many(list(sources.values()), explain=explain)))
+        for key, res in results.items():
+            if res.region != key:
+                res.flags.append(f"region_conflicts_with_given:{key}")
+                res.needs_review = True
+        return self.patient(patient_id, results)
+
+    def patient(self, patient_id: str, results: Mapping[str, RadiographScore]) -> PatientScore:
+        """Combine already scored regions of one patient into a :class:`PatientScore`."""
+        from ..scoring.patient import patient_distributions
+
+        dists = patient_distributions([r.region_scores for r in results.values()])
+        intervals = {m: self.joint_scorer.interval(d, "patient" if m == "total" else None) for m, d in dists.items()}
+        return PatientScore(patient_id=str(patient_id), regions=dict(results), distributions=dists,
+                            intervals=intervals, coverage=self.joint_scorer.coverage,
+                            missing_regions=[r for r in schema.REGIONS if r not in results])
+
+
+_DEFAULT: dict[tuple, Scorer] = {}
+
+
+def _scorer(model: str, device: str | None) -> Scorer:
+    key = (str(model), device)
+    if key not in _DEFAULT:
+        _DEFAULT[key] = Scorer(model, device=device)
+    return _DEFAULT[key]
+
+
+def score_radiograph(source: Any, *, model: str = "default", device: str | None = None,
+                     explain: bool = False) -> RadiographScore:
+    """Localise every SvdH joint of one hand or foot radiograph and score erosion and JSN.
+
+    Args:
+        source: a path (DICOM, PNG, JPEG, MHA), a pydicom Dataset or a 2-D array.
+        model: a shipped scorer name, a ``best.pt`` path, or a folder of fold bundles.
+        device: ``'cpu'`` (default) or ``'cuda'``.
+        explain: also compute per-joint Grad-CAM maps (``result.save_explanations(path)``).
+
+    Raises:
+        sharpscore.errors.InputError: a subclass saying what is wrong with the input.
+    """
+    return _scorer(model, device).score(source, explain=explain)
+
+
+def score_patient(sources: Mapping[str, Any], *, patient_id: str = "patient", model: str = "default",
+                  device: str | None = None) -> PatientScore:
+    """Score ``{"LH": src, "RH": src, "LF": src, "RF": src}`` (any subset) as one patient."""
+    return _scorer(model, device).score_patient(sources, patient_id)

@@ -1,0 +1,45 @@
+"""``sharpscore score PATH... --out DIR``: score a cohort of radiographs."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("score", help="score radiographs (files or folders) into a results folder",
+                       description="Localise and score every hand and foot radiograph under PATH (folders are "
+                                   "searched recursively; DICOM is recognised by content). Writes one JSON per "
+                                   "radiograph, scores.csv (one RA2-DREAM row per patient, for `sharpscore "
+                                   "evaluate`) and errors.csv (files that could not be scored: a bad file never "
+                                   "stops the run). Rerunning with the same --out skips finished files. "
+                                   "Research use: a reader must review the scores.")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="radiograph files or folders")
+    p.add_argument("--out", required=True, help="results folder (created; existing results are kept and reused)")
+    p.add_argument("--format", default="json,csv",
+                   help="comma-separated outputs: json, csv, png (overlays), sr (DICOM SR + overlay, needs "
+                        "sharpscore[dicom]); default json,csv")
+    p.add_argument("--explain", action="store_true", help="also write per-joint Grad-CAM grids to DIR/explain/")
+    p.add_argument("--workers", type=int, default=1, help="decoding processes (default 1)")
+    p.add_argument("--batch-size", type=int, default=8, help="radiographs per network batch (default 8)")
+    p.add_argument("--model", default="default", help="scorer: shipped name, best.pt, or a folder of fold bundles")
+    p.add_argument("--device", default=None, help="cpu (default) or cuda")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..api.batch import score_cohort
+    from ..errors import InputError
+
+    if args.workers < 1 or args.batch_size < 1:
+        raise InputError("--workers and --batch-size must be at least 1")
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    s = score_cohort(args.paths, args.out, formats=formats, explain=args.explain, workers=args.workers,
+                     batch_size=args.batch_size, progress=not args.quiet, model=args.model, device=args.device)
+    msg = (f"scored {s.scored} radiographs in {s.seconds:.1f} s ({s.files_per_second:.2f} files/s)"
+           + (f", {s.skipped} already done" if s.skipped else "") + f"; {s.patients} patients in {s.out}/scores.csv")
+    print(msg)
+    if s.failed:
+        print(f"{s.failed} files could not be scored: see {s.out}/errors.csv")
+    print("research use only: review flagged results (needs_review) before use")
+    return 0

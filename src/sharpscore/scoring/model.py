@@ -1,0 +1,82 @@
+"""The joint scorer: one network for every site (a MONAI ResNet, a site embedding, ordinal heads)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from monai.networks.nets import ResNet
+from pydantic import Field
+from torch import nn
+
+from .. import schema
+from ..config import ConfigModel
+
+__all__ = ["ScorerSpec", "ScorerNet", "SITE_LIST", "site_index", "HEADS", "head_for"]
+
+# Every scoring site of a hand, then of a foot: the rows of the site embedding.
+SITE_LIST: tuple[tuple[str, str], ...] = tuple(("hand", s.name) for s in schema.HAND_SITES) + \
+    tuple(("foot", s.name) for s in schema.FOOT_SITES)
+_SITE_INDEX = {k: i for i, k in enumerate(SITE_LIST)}
+
+# Ordinal heads and their number of grades: erosion 0-5 per hand site, 0-10 per foot site
+# (the SvdH foot score adds both sides of the joint), JSN 0-4 everywhere it is scored.
+HEADS: dict[str, int] = {"erosion_hand": 6, "erosion_foot": 11, "jsn": 5}
+
+
+def site_index(kind: str, site: str) -> int:
+    return _SITE_INDEX[(kind, site)]
+
+
+def head_for(kind: str, measure: str) -> str:
+    return f"erosion_{kind}" if measure == "erosion" else "jsn"
+
+
+class ScorerSpec(ConfigModel):
+    """Architecture and preprocessing of a scorer (saved with its weights)."""
+
+    size: int = Field(96, ge=32)  # crop side in pixels
+    fov_mm: dict[str, float] = {"finger": 19.2, "wrist": 28.8, "foot": 24.0}  # crop side per site family
+    context_scale: float | None = Field(None, gt=1)  # second channel: the same site at this many times the FOV
+    cache_mm_per_px: float = 0.15  # training images are held at about this spacing
+    backbone: Literal["resnet"] = "resnet"
+    layers: tuple[int, int, int, int] = (1, 1, 1, 1)
+    widths: tuple[int, int, int, int] = (32, 64, 128, 256)
+    stem_stride: int = 2
+    site_embedding: int = Field(16, ge=1)
+    hidden: int = Field(128, ge=8)
+    dropout: float = Field(0.1, ge=0, lt=1)
+
+    @property
+    def in_channels(self) -> int:
+        return 2 if self.context_scale else 1
+
+
+class ScorerNet(nn.Module):
+    """``forward(crops (N, C, S, S), site (N,)) -> {head: (N, grades - 1) CORN logits}``."""
+
+    def __init__(self, spec: ScorerSpec | None = None):
+        super().__init__()
+        self.spec = spec = spec or ScorerSpec()
+        self.backbone = ResNet("basic", list(spec.layers), list(spec.widths), spatial_dims=2,
+                               n_input_channels=spec.in_channels, conv1_t_size=7, conv1_t_stride=spec.stem_stride,
+                               no_max_pool=True, feed_forward=False)
+        features = spec.widths[-1]
+        self.site = nn.Embedding(len(SITE_LIST), spec.site_embedding)
+        self.neck = nn.Sequential(nn.Linear(features + spec.site_embedding, spec.hidden), nn.ReLU(inplace=True),
+                                  nn.Dropout(spec.dropout))
+        self.heads = nn.ModuleDict({name: nn.Linear(spec.hidden + spec.site_embedding, k - 1)
+                                    for name, k in HEADS.items()})
+
+    def features(self, crops: torch.Tensor) -> torch.Tensor:
+        return self.backbone(crops)
+
+    def forward(self, crops: torch.Tensor, site: torch.Tensor) -> dict[str, torch.Tensor]:
+        e = self.site(site)
+        h = self.neck(torch.cat([self.features(crops), e], 1))
+        h = torch.cat([h, e], 1)
+        return {name: head(h) for name, head in self.heads.items()}
+
+    def clip_groups(self) -> dict[str, list[nn.Parameter]]:
+        return {"backbone": list(self.backbone.parameters()),
+                "heads": [p for n, p in self.named_parameters() if not n.startswith("backbone.")]}

@@ -1,0 +1,252 @@
+"""JointScorer inference: crops around localised joints -> calibrated grade distributions -> totals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import schema
+from ..localize.geometry import warp
+from ..localize.predict import scale_matrix, shrink
+from .distribution import credible_interval, expected_value, most_likely, sum_distribution
+from .geometry import distal_direction, site_crop_matrix
+from .model import HEADS, ScorerNet, ScorerSpec, head_for, site_index
+from .ordinal import corn_probabilities
+
+__all__ = ["JointScore", "RegionScores", "JointScorer", "site_crops", "prepare_image"]
+
+
+@dataclass
+class JointScore:
+    """Scores of one SvdH site. Measures the SvdH method does not score at this site are None.
+
+    ``erosion``/``jsn``: expected grade; ``*_probs``: probability of each grade; ``*_grade``: the most
+    likely grade; ``*_set``: the prediction set (grades holding the nominal coverage)."""
+
+    site: str
+    family: str
+    erosion: float | None = None
+    jsn: float | None = None
+    erosion_probs: list[float] | None = None
+    jsn_probs: list[float] | None = None
+    erosion_grade: int | None = None
+    jsn_grade: int | None = None
+    erosion_set: list[int] | None = None
+    jsn_set: list[int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class RegionScores:
+    """All scored sites of one hand or foot, with erosion, JSN and total distributions."""
+
+    region: str
+    joints: list[JointScore]
+    distributions: dict[str, np.ndarray]  # 'erosion', 'jsn', 'total' -> P(sum = k)
+    coverage: float = 0.9
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)  # sites that could not be scored (no landmark)
+
+    def expected(self, measure: str) -> float:
+        return expected_value(self.distributions[measure])
+
+    @property
+    def erosion(self) -> float:
+        return self.expected("erosion")
+
+    @property
+    def jsn(self) -> float:
+        return self.expected("jsn")
+
+    @property
+    def total(self) -> float:
+        return self.expected("total")
+
+    def joint(self, site: str) -> JointScore:
+        for j in self.joints:
+            if j.site == site:
+                return j
+        raise KeyError(site)
+
+
+def prepare_image(pixels: np.ndarray | torch.Tensor, spacing_mm: tuple[float, float], mm_per_px: float):
+    """Shrink to about ``mm_per_px`` as training did; returns (image, its spacing, original->image matrix)."""
+    img = pixels if isinstance(pixels, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(pixels, np.float32))
+    f = max(1.0, mm_per_px / min(spacing_mm))
+    small = shrink(img.float(), f)
+    fy, fx = img.shape[-2] / small.shape[-2], img.shape[-1] / small.shape[-1]
+    return small, (spacing_mm[0] * fy, spacing_mm[1] * fx), np.linalg.inv(scale_matrix(fx, fy))
+
+
+def site_crops(image: torch.Tensor, spacing_mm: tuple[float, float], landmarks: dict, region: str, spec: ScorerSpec,
+               sites: Sequence[str] | None = None, *, augment: Sequence[dict] | None = None) -> torch.Tensor:
+    """Crops (N, C, S, S) of ``sites`` (default: every scored site with a landmark) in ``image``
+    whose pixel frame ``landmarks`` are given in. ``augment``: per-crop keyword overrides of
+    :func:`site_crop_matrix` (rotate_deg, scale, shift_mm)."""
+    kind, mirror = schema.region_kind(region), schema.region_side(region) == "L"
+    sites = list(sites if sites is not None else [s.name for s in schema.sites(kind) if s.name in landmarks])
+    mats, ctx = [], []
+    for i, name in enumerate(sites):
+        extra = dict(augment[i]) if augment is not None else {}
+        d = distal_direction(kind, name, landmarks, spacing_mm)
+        fov = spec.fov_mm[schema.site(kind, name).family]
+        centre = landmarks[name][:2]
+        mats.append(site_crop_matrix(centre, d, spacing_mm, fov, spec.size, mirror=mirror, **extra))
+        if spec.context_scale:
+            extra["scale"] = extra.get("scale", 1.0) / spec.context_scale
+            ctx.append(site_crop_matrix(centre, d, spacing_mm, fov, spec.size, mirror=mirror, **extra))
+    if not mats:
+        return torch.zeros(0, spec.in_channels, spec.size, spec.size)
+    crops = warp(image, np.stack(mats), spec.size)
+    if ctx:
+        crops = torch.cat([crops, warp(image, np.stack(ctx), spec.size)], 1)
+    return crops
+
+
+def _normalise(crops: torch.Tensor) -> torch.Tensor:
+    """Per-crop standardisation: exposure and processing differ between films and sites."""
+    mean = crops.mean(dim=(-2, -1), keepdim=True)
+    std = crops.std(dim=(-2, -1), keepdim=True).clamp(min=0.02)
+    return (crops - mean) / std
+
+
+_TTA = ({}, {"rotate_deg": 6.0}, {"rotate_deg": -6.0}, {"scale": 1.06}, {"scale": 0.94})
+
+
+class JointScorer:
+    """Loaded scorer network(s) (several = an ensemble, probabilities averaged) plus optional
+    calibration (temperature per head and site family, APS prediction sets, total intervals)."""
+
+    def __init__(self, nets: ScorerNet | Sequence[ScorerNet], device: str | torch.device | None = None,
+                 calibration: dict | None = None, coverage: float = 0.9, tta: bool = False):
+        self.nets = [nets] if isinstance(nets, ScorerNet) else list(nets)
+        self.spec: ScorerSpec = self.nets[0].spec
+        self.device = torch.device(device) if device else torch.device("cpu")
+        for n in self.nets:
+            n.eval().to(self.device)
+        self.calibration = calibration or {}
+        self.coverage = coverage
+        self.tta = tta
+
+    # -- network ---------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def logits(self, crops: torch.Tensor, sites: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Mean CORN logits of every head over the ensemble: {head: (N, K-1)}."""
+        x = _normalise(crops).to(self.device)
+        s = sites.to(self.device)
+        outs = [n(x, s) for n in self.nets]
+        return {h: torch.stack([o[h].float() for o in outs]).mean(0).cpu() for h in HEADS}
+
+    def probabilities(self, logits: dict[str, torch.Tensor], kind: str, sites: Sequence[str]) -> dict[str, np.ndarray]:
+        """Grade probabilities per measure, temperature-scaled when the bundle carries a calibration."""
+        out = {}
+        for measure in ("erosion", "jsn"):
+            head = head_for(kind, measure)
+            out[measure] = self.calibrate(corn_probabilities(logits[head]).numpy().astype(float), head,
+                                          [schema.site(kind, s).family for s in sites])
+        return out
+
+    def calibrate(self, probs: np.ndarray, head: str, families: Sequence[str]) -> np.ndarray:
+        """Temperature-scaled grade probabilities (unchanged without a ``temperature/{head}`` calibrator)."""
+        temp = self.calibration.get(f"temperature/{head}")
+        if temp is None or len(probs) == 0:
+            return probs
+        return temp.apply(np.log(np.clip(probs, 1e-12, 1.0)), list(families))
+
+    # -- one region ----------------------------------------------------------------------------
+    def score(self, pixels, spacing_mm: tuple[float, float], landmarks: dict, region: str) -> RegionScores:
+        """Score every site of one hand or foot.
+
+        Args:
+            pixels: the radiograph (H, W), bone bright, in [0, 1].
+            spacing_mm: (row, column) pixel size.
+            landmarks: ``{site: (x_px, y_px[, confidence])}`` in ``pixels``' frame.
+            region: 'LH', 'RH', 'LF' or 'RF'.
+        """
+        return self.score_many([(pixels, spacing_mm, landmarks, region)])[0]
+
+    def score_many(self, items: Sequence[tuple], batch_size: int = 256) -> list[RegionScores]:
+        """Score several regions; their crops go through the network together in batches."""
+        spec = self.spec
+        all_crops, all_sites, spans = [], [], []
+        for pixels, spacing, landmarks, region in items:
+            kind = schema.region_kind(region)
+            small, small_spacing, to_small = prepare_image(pixels, spacing, spec.cache_mm_per_px)
+            lm = {k: tuple((to_small @ np.array([v[0], v[1], 1.0]))[:2]) for k, v in landmarks.items()}
+            names = [s.name for s in schema.sites(kind) if s.name in lm]
+            views = _TTA if self.tta else ({},)
+            start = sum(len(c) for c in all_crops)
+            for view in views:
+                all_crops.append(site_crops(small, small_spacing, lm, region, spec, names, augment=[view] * len(names)))
+                all_sites.append(torch.tensor([site_index(kind, n) for n in names], dtype=torch.long))
+            spans.append((start, len(names), len(views), kind, region, names))
+        if not all_crops:
+            return []
+        crops, sites = torch.cat(all_crops), torch.cat(all_sites)
+        chunks = [self.logits(crops[i:i + batch_size], sites[i:i + batch_size]) for i in range(0, len(crops), batch_size)]
+        logits = {h: torch.cat([c[h] for c in chunks]) if chunks else torch.zeros(0) for h in HEADS}
+        results = []
+        for start, n, views, kind, region, names in spans:
+            probs = None
+            for v in range(views):
+                sl = slice(start + v * n, start + (v + 1) * n)
+                p = self.probabilities({h: logits[h][sl] for h in HEADS}, kind, names)
+                probs = p if probs is None else {m: probs[m] + p[m] for m in p}
+            probs = {m: q / views for m, q in probs.items()}
+            results.append(self.region_scores(kind, region, names, probs))
+        return results
+
+    def region_scores(self, kind: str, region: str, names: list[str], probs: dict[str, np.ndarray]) -> RegionScores:
+        joints, dists = [], {"erosion": [], "jsn": []}
+        for i, name in enumerate(names):
+            site = schema.site(kind, name)
+            js = JointScore(site=name, family=site.family)
+            for measure in ("erosion", "jsn"):
+                top = site.max_for(measure)
+                if top == 0:
+                    continue
+                p = probs[measure][i][: top + 1]
+                p = p / p.sum()
+                dists[measure].append(p)
+                setattr(js, measure, expected_value(p))
+                setattr(js, f"{measure}_probs", [float(v) for v in p])
+                setattr(js, f"{measure}_grade", most_likely(p))
+                setattr(js, f"{measure}_set", self._prediction_set(kind, measure, p))
+            joints.append(js)
+        distributions = {m: sum_distribution(d) for m, d in dists.items()}
+        distributions["total"] = np.convolve(distributions["erosion"], distributions["jsn"])
+        scored = set(names)
+        missing = [s.name for s in schema.sites(kind) if s.name not in scored]
+        out = RegionScores(region=region, joints=joints, distributions=distributions, coverage=self.coverage,
+                           missing=missing)
+        out.intervals = {m: self.interval(distributions[m], "region" if m == "total" else None) for m in distributions}
+        return out
+
+    def _prediction_set(self, kind: str, measure: str, p: np.ndarray) -> list[int]:
+        aps = self.calibration.get(f"aps/{head_for(kind, measure)}")
+        if aps is not None and aps.qhat is not None and len(p) == HEADS[head_for(kind, measure)]:
+            keep = aps.predict(p[None])[0]
+            return [int(k) for k in np.flatnonzero(keep)]
+        order = np.argsort(-p, kind="stable")  # smallest set of likeliest grades reaching the coverage
+        n = int(np.searchsorted(np.cumsum(p[order]), self.coverage - 1e-9) + 1)
+        return sorted(int(k) for k in order[:n])
+
+    def interval(self, distribution: np.ndarray, level: str | None = None) -> tuple[float, float]:
+        """Interval of a total: conformal (``interval/{level}`` in the calibration: 'region' or
+        'patient') around the expected value scaled by the distribution's standard deviation, else
+        the distribution's own central interval at the scorer's coverage."""
+        conf = self.calibration.get(f"interval/{level}") if level else None
+        mean = expected_value(distribution)
+        if conf is not None and conf.q is not None:
+            k = np.arange(len(distribution))
+            sd = float(np.sqrt(max(distribution @ (k - mean) ** 2, 0.0)))
+            lo, hi = conf.predict(np.array([mean]), np.array([sd]))
+            return float(lo[0]), float(min(hi[0], len(distribution) - 1))
+        lo, hi = credible_interval(distribution, self.coverage)
+        return float(lo), float(hi)

@@ -1,0 +1,83 @@
+import json
+
+import numpy as np
+import pytest
+
+import sharpscore
+from sharpscore import schema
+from sharpscore.errors import InputError, NotHandOrFootError
+
+
+def test_score_radiograph_result(dicom_patient, tmp_path):
+    res = sharpscore.score_radiograph(dicom_patient / "P00000-RH.dcm")
+    assert res.region == "RH"
+    assert set(res.landmarks) == set(schema.HAND_LANDMARKS)  # every site and the DIPs
+    assert [j.site for j in res.joints] == [s.name for s in schema.HAND_SITES]
+    assert res.joint("ip").jsn is None and res.joint("ip").erosion is not None
+    assert res.total == pytest.approx(sum((j.erosion or 0) + (j.jsn or 0) for j in res.joints), abs=1e-6)
+    assert 0 <= res.erosion <= 80 and 0 <= res.jsn <= 60
+    lo, hi = res.intervals["total"]
+    assert lo <= res.total <= hi
+    assert isinstance(res.needs_review, bool) and isinstance(res.flags, list)
+    doc = json.loads(res.to_json(tmp_path / "r.json"))
+    assert doc == json.loads((tmp_path / "r.json").read_text())
+    assert doc["region"] == "RH" and len(doc["joints"]) == 22 and "research" in doc["disclaimer"].lower()
+    png = res.save_overlay(tmp_path / "overlay.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_scores_follow_the_truth_on_a_phantom(dicom_patient):
+    truth = schema.read_ra2_csv(dicom_patient / "training.csv")[0]
+    patient = sharpscore.score_patient({r: dicom_patient / f"P00000-{r}.dcm" for r in schema.REGIONS},
+                                       patient_id="P00000")
+    row = patient.to_ra2_row()
+    assert row["Patient_ID"] == "P00000" and not patient.missing_regions
+    assert float(row["Overall_Tol"]) == pytest.approx(patient.total, abs=0.01)
+    # the demo patient (total 23): within the reported interval, and far from a healthy or severe patient
+    assert row["Overall_Tol_lo"] <= truth["Overall_Tol"] <= row["Overall_Tol_hi"]
+    assert abs(patient.total - truth["Overall_Tol"]) < 12
+
+
+def test_patient_subset_reports_missing_regions(jpeg_patient):
+    patient = sharpscore.score_patient({"LH": jpeg_patient / "P00000-LH.jpg", "RF": jpeg_patient / "P00000-RF.jpg"})
+    assert patient.missing_regions == ["RH", "LF"] and patient.needs_review
+    row = patient.to_ra2_row()
+    assert row["LH_mcp_E__2"] is not None and row["RF_mtp_J__5"] is not None
+    assert row["RH_mcp_E__2"] is None and row["LF_mtp_E__1"] is None
+    assert float(row["Overall_Tol"]) == pytest.approx(patient.regions["LH"].total + patient.regions["RF"].total,
+                                                      abs=0.01)
+    with pytest.raises(InputError, match="unknown region"):
+        sharpscore.score_patient({"XX": jpeg_patient / "P00000-LH.jpg"})
+
+
+def test_explain_gives_a_gradcam_per_joint(scorer, jpeg_patient, tmp_path):
+    res = scorer.score(jpeg_patient / "P00000-LF.jpg", explain=True)
+    assert set(res.explanations) == {j.site for j in res.joints}
+    for m in res.explanations.values():
+        assert m.shape == (scorer.joint_scorer.spec.size,) * 2 and 0 <= m.min() <= m.max() <= 1
+    assert res.save_explanations(tmp_path / "cam.png").stat().st_size > 1000
+
+
+def test_score_many_keeps_errors_in_place(scorer, jpeg_patient, tmp_path):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 50)
+    out = scorer.score_many([jpeg_patient / "P00000-RH.jpg", bad, jpeg_patient / "P00000-LF.jpg"], batch_size=2,
+                            errors="keep")
+    assert out[0].region == "RH" and isinstance(out[1], InputError) and out[2].region == "LF"
+    single = scorer.score(jpeg_patient / "P00000-LF.jpg")
+    assert out[2].total == pytest.approx(single.total, abs=1e-4)  # batching does not change scores
+    with pytest.raises(InputError):
+        scorer.score_many([bad])
+
+
+def test_other_films_are_refused(scorer):
+    from sharpscore.synth.other import render_other
+
+    with pytest.raises(NotHandOrFootError):
+        scorer.score(render_other("chest", seed=1))
+
+
+def test_to_dataframe(scorer, jpeg_patient):
+    pytest.importorskip("pandas")
+    df = scorer.score(jpeg_patient / "P00000-RF.jpg").to_dataframe()
+    assert list(df["site"]) == [s.name for s in schema.FOOT_SITES] and df["erosion"].between(0, 10).all()

@@ -1,0 +1,94 @@
+import csv
+import json
+import shutil
+
+import pytest
+
+from sharpscore import schema
+from sharpscore.api.batch import find_inputs, score_cohort
+from sharpscore.cli import main
+
+
+@pytest.fixture()
+def folder(tmp_path, jpeg_patient, dicom_patient):
+    """A messy input folder: a JPEG patient (RA2 names), a DICOM without extension in a subfolder,
+    a corrupt JPEG, a text file."""
+    d = tmp_path / "in"
+    d.mkdir()
+    for r in schema.REGIONS:
+        shutil.copy(jpeg_patient / f"P00000-{r}.jpg", d / f"P00000-{r}.jpg")
+    (d / "sub").mkdir()
+    shutil.copy(dicom_patient / "P00000-RF.dcm", d / "sub" / "IM0001")
+    (d / "broken-LH.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 64)
+    (d / "notes.txt").write_text("not an image")
+    return d
+
+
+def test_finds_dicom_by_content(folder):
+    found = {f.path.name for f in find_inputs([folder])}
+    assert found == {"P00000-LH.jpg", "P00000-RH.jpg", "P00000-LF.jpg", "P00000-RF.jpg", "IM0001", "broken-LH.jpg"}
+
+
+def test_cohort_scoring_isolates_bad_files_and_resumes(folder, scorer, tmp_path):
+    out = tmp_path / "out"
+    s = score_cohort([folder], out, scorer=scorer, progress=False)
+    assert (s.scored, s.failed, s.skipped) == (5, 1, 0)
+    with (out / "errors.csv").open() as fh:
+        errors = list(csv.DictReader(fh))
+    assert len(errors) == 1 and errors[0]["file"].endswith("broken-LH.jpg") and errors[0]["error"] == "CorruptImageError"
+    rows = {r["Patient_ID"]: r for r in schema.read_ra2_csv(out / "scores.csv", require_all=False, check_totals=False,
+                                                            extra_columns=_INTERVALS)}
+    # the RA2-named patient has all four regions; the DICOM is its own patient (by PatientID) with one foot
+    assert rows["P00000"]["RH_mcp_E__2"] is not None and rows["P00000"]["LF_mtp_E__1"] is not None
+    assert rows["P00000"]["Overall_Tol_lo"] <= rows["P00000"]["Overall_Tol"] <= rows["P00000"]["Overall_Tol_hi"]
+    other = [r for pid, r in rows.items() if pid != "P00000"]
+    assert len(other) == 1 and other[0]["RF_mtp_E__1"] is not None and other[0]["LH_mcp_E__2"] is None
+    doc = json.loads((out / "radiographs" / "P00000-LH.json").read_text())
+    assert doc["region"] == "LH" and doc["patient_id"] == "P00000" and len(doc["joints"]) == 22
+    before = (out / "scores.csv").read_bytes()
+    again = score_cohort([folder], out, scorer=scorer, progress=False)
+    assert (again.scored, again.skipped, again.failed) == (0, 5, 1)
+    assert (out / "scores.csv").read_bytes() == before
+    assert not list(out.rglob("*.tmp*"))
+
+
+def test_two_workers_give_the_same_scores(folder, scorer, tmp_path):
+    a = score_cohort([folder], tmp_path / "a", scorer=scorer, progress=False, workers=1)
+    b = score_cohort([folder], tmp_path / "b", scorer=scorer, progress=False, workers=2)
+    assert a.scored == b.scored == 5
+    assert (tmp_path / "a" / "scores.csv").read_bytes() == (tmp_path / "b" / "scores.csv").read_bytes()
+
+
+def test_cli_score(folder, tmp_path, capsys):
+    rc = main(["score", str(folder / "P00000-LF.jpg"), str(folder / "notes.txt"), "--out", str(tmp_path / "o"),
+               "--format", "json,csv,png", "--quiet"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "scored 1 radiographs" in out and "1 files could not be scored" in out
+    assert (tmp_path / "o" / "overlays" / "P00000-LF.png").exists()
+    assert main(["score", str(tmp_path / "missing"), "--out", str(tmp_path / "o2")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+    assert main(["score", str(folder), "--out", str(tmp_path / "o3"), "--format", "json,xml"]) == 2
+
+
+def test_dicom_structured_report(dicom_patient, scorer, tmp_path):
+    pytest.importorskip("highdicom")
+    import pydicom
+
+    from sharpscore.api.dicom_sr import write_dicom_outputs
+
+    src = dicom_patient / "P00000-RH.dcm"
+    res = scorer.score(src)
+    sr_path, sc_path = write_dicom_outputs(res, src, tmp_path, "P00000-RH")
+    sr = pydicom.dcmread(sr_path)
+    ref = pydicom.dcmread(src, stop_before_pixels=True)
+    assert sr.StudyInstanceUID == ref.StudyInstanceUID and sr.PatientID == ref.PatientID
+    text = str(sr)
+    assert ref.SOPInstanceUID in text and "SvdH erosion score" in text and "RH mcp2" in text
+    groups = [c for c in sr.ContentSequence if c.ValueType == "CONTAINER"]
+    assert groups  # the imaging measurements container
+    sc = pydicom.dcmread(sc_path)
+    assert sc.SamplesPerPixel == 3 and sc.StudyInstanceUID == ref.StudyInstanceUID
+
+
+_INTERVALS = [f"{c}{s}" for c in ("Overall_erosion", "Overall_narrowing", "Overall_Tol") for s in ("_lo", "_hi")]

@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+
+from sharpscore.api.review import ReviewPolicy, needs_review, review_flags
+from sharpscore.io import Radiograph
+from sharpscore.localize.predict import JointLocations
+from sharpscore.scoring.predict import JointScore, RegionScores
+
+
+def _loc(landmarks, spacing=(0.1, 0.1), source="ImagerPixelSpacing"):
+    return JointLocations(region="RH", landmarks={k: (x, y, 0.9) for k, (x, y) in landmarks.items()}, evidence={},
+                          spacing_mm=spacing, spacing_source=source)
+
+
+def _scores(sets=None):
+    j = JointScore("mcp2", "finger", erosion=0.1, jsn=0.2, erosion_set=sets or [0], jsn_set=[0])
+    return RegionScores("RH", [j], {"erosion": np.array([1.0]), "jsn": np.array([1.0]), "total": np.array([1.0])})
+
+
+ADULT = {"mcp2": (300, 700), "pip2": (300, 300), "mcp3": (380, 690), "pip3": (380, 250), "mcp5": (540, 720),
+         "pip5": (540, 400), "mcp4": (460, 700), "pip4": (460, 300), "mcp1": (150, 800), "ip": (100, 550)}
+
+
+def test_adult_sized_hand_is_not_flagged_but_a_small_one_is():
+    from sharpscore.localize.geometry import _reference_pairs
+
+    # place landmarks at the adult reference distances: scale 1.0
+    ref = {f"{a}-{b}": mm for a, b, mm in _reference_pairs()["hand"]}
+    lm = {"mcp3": (500.0, 800.0), "pip3": (500.0, 800.0 - ref["mcp3-pip3"] / 0.1)}
+    rg = Radiograph(np.zeros((1200, 1000), np.float32), (0.1, 0.1), "ImagerPixelSpacing")
+    assert not any(f.startswith("smaller_than_adult") for f in review_flags(rg, _loc(lm), _scores()))
+    child = {"mcp3": (500.0, 800.0), "pip3": (500.0, 800.0 - 0.7 * ref["mcp3-pip3"] / 0.1)}
+    flags = review_flags(rg, _loc(child), _scores())
+    assert any(f.startswith("smaller_than_adult_hand") for f in flags) and needs_review(flags)
+    # without a measured spacing the size cannot be judged
+    assert not any(f.startswith("smaller") for f in review_flags(rg, _loc(child, source="estimated from anatomy"),
+                                                                 _scores()))
+
+
+def test_wide_prediction_sets_and_views():
+    rg = Radiograph(np.zeros((100, 100), np.float32), (0.1, 0.1), "x", view="LL")
+    flags = review_flags(rg, _loc({}), _scores(sets=[0, 1, 2]), ReviewPolicy(max_set_size=3))
+    assert "wide_prediction_set:mcp2:erosion" in flags and "view_not_pa:LL" in flags
+    rg.view = "PA"
+    assert review_flags(rg, _loc({}), _scores()) == []
+    assert not needs_review(["spacing_estimated"]) and needs_review(["low_confidence:mcp2"])
+
+
+def test_metal_over_a_joint_is_flagged():
+    from sharpscore.synth import render
+
+    im = render("RH", None, seed=3, p_ring=0.0)
+    rg = im.radiograph
+    loc = _loc({k: tuple(v[:2]) for k, v in im.landmarks.items()}, spacing=rg.spacing_mm)
+    rs = RegionScores("RH", [JointScore(n, "finger") for n in ("mcp2", "mcp3", "mcp4", "pip3")], {})
+    assert not [f for f in review_flags(rg, loc, rs) if f.startswith("metal")]
+    # an implant (denser than any bone) 2.5 mm across over MCP3
+    x, y = im.landmarks["mcp3"][:2]
+    yy, xx = np.mgrid[: rg.shape[0], : rg.shape[1]]
+    disk = np.hypot((xx - x) * rg.spacing_mm[1], (yy - y) * rg.spacing_mm[0]) < 2.5
+    metal = Radiograph(np.where(disk, 1.0, rg.pixels * 0.85).astype(np.float32), rg.spacing_mm, "x")
+    flags = review_flags(metal, loc, rs)
+    assert [f for f in flags if f.startswith("metal")] == ["metal_at_joint:mcp3"] and needs_review(flags)
+
+
+def test_real_child_hands_are_flagged_as_smaller_than_adult(scorer):
+    from shared_data import shared_path
+
+    img = shared_path("dha-hands", "images")
+    files = sorted(img.glob("*.jpg"))[:6]
+    from sharpscore.io import load_radiograph
+
+    flagged = 0
+    for f in files:
+        res = scorer.score(load_radiograph(f, spacing_mm=0.108075))
+        flagged += any(x.startswith("smaller_than_adult_hand") for x in res.flags)
+        assert res.needs_review
+    assert flagged >= 4

@@ -1,0 +1,93 @@
+import numpy as np
+import pytest
+import torch
+
+from sharpscore import schema
+from sharpscore.scoring import JointScorer, ScorerNet, ScorerSpec
+from sharpscore.scoring.model import HEADS, SITE_LIST, site_index
+
+SMALL = ScorerSpec(size=48, widths=(8, 8, 16, 16), hidden=16, site_embedding=4)
+
+
+def test_network_outputs_every_head_for_every_site():
+    net = ScorerNet(SMALL).eval()
+    sites = torch.arange(len(SITE_LIST))
+    out = net(torch.randn(len(SITE_LIST), 1, 48, 48), sites)
+    assert {k: v.shape for k, v in out.items()} == {h: (len(SITE_LIST), k - 1) for h, k in HEADS.items()}
+    assert len(SITE_LIST) == len(schema.HAND_SITES) + len(schema.FOOT_SITES)
+
+
+@pytest.fixture(scope="module")
+def phantoms():
+    from sharpscore.synth import render
+
+    hand = render("RH", None, seed=3)
+    foot = render("LF", None, seed=4)
+    return hand, foot
+
+
+def test_scores_are_masked_where_svdh_does_not_score(phantoms):
+    hand, foot = phantoms
+    scorer = JointScorer(ScorerNet(SMALL))
+    res_h, res_f = scorer.score_many([
+        (hand.radiograph.pixels, hand.radiograph.spacing_mm, hand.landmarks, "RH"),
+        (foot.radiograph.pixels, foot.radiograph.spacing_mm, foot.landmarks, "LF")])
+    ip = res_h.joint("ip")
+    assert ip.jsn is None and ip.jsn_probs is None and ip.jsn_set is None
+    assert len(ip.erosion_probs) == 6
+    assert res_h.joint("radcar").erosion is None and len(res_h.joint("radcar").jsn_probs) == 5
+    assert res_h.joint("ulna").jsn is None
+    for j in res_f.joints:
+        assert len(j.erosion_probs) == 11 and 0 <= j.erosion <= 10 and len(j.jsn_probs) == 5
+    assert len(res_h.joints) == 22 and len(res_f.joints) == 6 and not res_h.missing
+    # totals carry the distribution of the sum, over 0..region maximum
+    assert len(res_h.distributions["erosion"]) == schema.region_max("RH", "erosion") + 1
+    assert len(res_f.distributions["total"]) == schema.region_max("LF") + 1
+    assert res_h.total == pytest.approx(res_h.erosion + res_h.jsn)
+    assert res_h.total == pytest.approx(sum((j.erosion or 0) + (j.jsn or 0) for j in res_h.joints))
+    lo, hi = res_h.intervals["total"]
+    assert lo <= res_h.total <= hi
+    for j in res_h.joints:
+        if j.erosion is not None:
+            assert j.erosion_grade in j.erosion_set
+
+
+def test_missing_landmark_is_reported(phantoms):
+    hand, _ = phantoms
+    lm = {k: v for k, v in hand.landmarks.items() if k != "mcp2"}
+    res = JointScorer(ScorerNet(SMALL)).score(hand.radiograph.pixels, hand.radiograph.spacing_mm, lm, "RH")
+    assert res.missing == ["mcp2"] and len(res.joints) == 21
+
+
+def test_bundle_round_trip_with_weights_only(tmp_path):
+    from sharpscore.models import load_scorer
+
+    net = ScorerNet(SMALL)
+    import json
+
+    payload = {"model": net.state_dict(), "meta": json.dumps({"task": "scorer", "spec": SMALL.model_dump(mode="json")})}
+    torch.save(payload, tmp_path / "best.pt")
+    scorer = load_scorer(tmp_path / "best.pt")
+    x, s = torch.randn(3, 1, 48, 48), torch.tensor([0, site_index("foot", "mtp1"), 5])
+    net.eval()
+    with torch.no_grad():
+        a = net(x, s)
+    b = scorer.nets[0](x, s)
+    assert all(torch.allclose(a[h], b[h]) for h in HEADS)
+    bad = tmp_path / "bad.pt"
+    torch.save({"model": {}, "meta": json.dumps({"task": "localizer"})}, bad)
+    from sharpscore.errors import ModelError
+
+    with pytest.raises(ModelError):
+        load_scorer(bad)
+
+
+def test_ensemble_averages_members():
+    a, b = ScorerNet(SMALL).eval(), ScorerNet(SMALL).eval()
+    x, s = torch.randn(2, 1, 48, 48), torch.tensor([1, 2])
+    from sharpscore.scoring.predict import _normalise
+
+    with torch.no_grad():
+        want = (a(_normalise(x), s)["jsn"] + b(_normalise(x), s)["jsn"]) / 2
+    got = JointScorer([a, b]).logits(x, s)["jsn"]
+    assert torch.allclose(got, want, atol=1e-5)

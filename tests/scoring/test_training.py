@@ -1,0 +1,90 @@
+"""Scorer training through the shared engine, fine-tuning, calibration and the docs/finetune.md recipe."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from sharpscore import schema
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = {"size": 48, "widths": [8, 8, 16, 16], "hidden": 16, "site_embedding": 4}
+
+
+@pytest.fixture(scope="module")
+def ra2_cohort(tmp_path_factory):
+    """Six phantom patients in the RA2-DREAM layout, coarse pixels to stay fast."""
+    from sharpscore.synth import SynthConfig, generate_cohort
+
+    out = tmp_path_factory.mktemp("ra2")
+    generate_cohort(SynthConfig(n=6, seed=11, workers=1, acquisition={"spacing_mm": [0.2, 0.2]},
+                                disease={"median_severity": 0.3}), out, progress=False)
+    return out
+
+
+def test_few_step_training_and_reload(ra2_cohort, tmp_path):
+    from sharpscore.models import load_scorer
+    from sharpscore.training import train
+
+    res = train(None, {"data.sources": [{"type": "ra2", "root": str(ra2_cohort)}], "data.val_fraction": 0.34},
+                task="scorer", out_dir=str(tmp_path / "run"), epochs=2, batch_size=8, max_steps_per_epoch=3,
+                model=TINY)
+    assert res["epochs_run"] == 2 and "val_qwk_mean" in res["history"][-1]
+    meta = json.loads((tmp_path / "run" / "best.json").read_text())
+    assert meta["task"] == "scorer" and meta["spec"]["size"] == 48
+    scorer = load_scorer(tmp_path / "run" / "best.pt")
+    ck = torch.load(tmp_path / "run" / "best.pt", weights_only=True)
+    assert torch.equal(scorer.nets[0].state_dict()["site.weight"], ck["model"]["site.weight"])
+    assert (tmp_path / "run" / "config.yaml").exists()
+
+
+def test_finetune_from_shipped_weights_with_frozen_backbone(ra2_cohort, tmp_path):
+    import sharpscore
+    from sharpscore.models import default_weights_path
+
+    shipped = torch.load(default_weights_path("scorer"), weights_only=True)["model"]
+    res = sharpscore.finetune(None, {"data.sources": [{"type": "ra2", "root": str(ra2_cohort)}],
+                                     "data.val_fraction": 0.34},
+                              out_dir=str(tmp_path / "ft"), epochs=1, batch_size=8, max_steps_per_epoch=2,
+                              freeze=["backbone"], sites=["mcp2", "mcp3", "mtp5"])
+    tuned = torch.load(res["best_path"], weights_only=True)["model"]
+    conv = "backbone.conv1.weight"
+    assert torch.allclose(tuned[conv].float(), shipped[conv].float(), atol=1e-3)  # frozen (fp16 in the bundle)
+    head = "heads.jsn.weight"
+    assert not torch.allclose(tuned[head].float(), shipped[head].float(), atol=1e-4)  # trained
+
+
+def test_unknown_sites_are_rejected(ra2_cohort, tmp_path):
+    import sharpscore
+    from sharpscore.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown site"):
+        sharpscore.finetune(None, {"data.sources": [{"type": "ra2", "root": str(ra2_cohort)}]},
+                            out_dir=str(tmp_path / "x"), sites=["mcp9"])
+
+
+def test_finetune_recipe_end_to_end(ra2_cohort, tmp_path, capsys):
+    """The three commands of docs/finetune.md on a phantom cohort."""
+    from sharpscore.cli import main
+
+    doc = (ROOT / "docs" / "finetune.md").read_text()
+    assert "sharpscore train configs/finetune-ra2.yaml" in doc and "sharpscore calibrate" in doc
+    run = tmp_path / "mine"
+    common = [f"data.sources.0.root={ra2_cohort}", f"out_dir={run}", "data.val_fraction=0.5"]
+    fast = ["epochs=1", "max_steps_per_epoch=2", "batch_size=8"]
+    assert main(["train", str(ROOT / "configs" / "finetune-ra2.yaml"), *common, *fast]) == 0
+    assert main(["calibrate", str(ROOT / "configs" / "finetune-ra2.yaml"), *common]) == 0
+    out = capsys.readouterr().out
+    assert "calibration written to" in out and "held-out" in out
+    cal = json.loads((run / "best.calibration.json").read_text())["calibrators"]
+    assert {"temperature/jsn", "aps/jsn", "interval/patient", "interval/region"} <= set(cal)
+    assert main(["evaluate", "--pred", str(run / "calibration" / "predictions.csv"), "--truth",
+                 str(run / "calibration" / "truth.csv"), "--out", str(run / "report")]) == 0
+    metrics = json.loads((run / "report" / "metrics.json").read_text())
+    assert {"sc1", "sc2", "sc3"} <= set(metrics["ra2"]) and "icc2_1" in metrics["total"]
+    # the calibrated bundle loads with its calibration
+    from sharpscore.models import load_scorer
+
+    assert "aps/jsn" in load_scorer(run / "best.pt").calibration
