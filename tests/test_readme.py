@@ -13,7 +13,9 @@ def test_quickstart_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     exec(compile(block, "README quickstart", "exec"), {})
     out = capsys.readouterr().out
-    assert "Radiograph(" in out and "'erosion': 2" in out and (tmp_path / "hand.dcm").exists()
+    region, total = out.split()[:2]
+    assert region == "RH" and 0 <= float(total) <= 140
+    assert (tmp_path / "hand.dcm").exists() and (tmp_path / "hand.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_readme_names_the_two_setup_commands():
@@ -25,6 +27,8 @@ def test_public_api_names():
     import sharpscore
 
     assert callable(sharpscore.locate_joints) and callable(sharpscore.load_radiograph)
+    assert callable(sharpscore.score_radiograph) and callable(sharpscore.score_patient) and sharpscore.Scorer
+    assert callable(sharpscore.finetune)
     assert sharpscore.synth.render and sharpscore.evaluation.icc and sharpscore.models.available
     import pytest
 

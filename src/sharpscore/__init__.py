@@ -19,8 +19,8 @@ from .io import Radiograph, load_radiograph
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "errors", "schema", "Radiograph", "load_radiograph", "locate_joints", "synth",
-           "evaluation", "calibration", "training", "models", "localize", "scoring", "api", "finetune", "score_radiograph",
-           "score_patient", "Scorer", "RadiographScore", "PatientScore"]
+           "evaluation", "calibration", "training", "models", "localize", "scoring", "api", "finetune",
+           "score_radiograph", "score_patient", "Scorer", "RadiographScore", "PatientScore"]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 

@@ -1,6 +1,5 @@
 import json
 
-import numpy as np
 import pytest
 
 import sharpscore
@@ -81,3 +80,30 @@ def test_to_dataframe(scorer, jpeg_patient):
     pytest.importorskip("pandas")
     df = scorer.score(jpeg_patient / "P00000-RF.jpg").to_dataframe()
     assert list(df["site"]) == [s.name for s in schema.FOOT_SITES] and df["erosion"].between(0, 10).all()
+
+
+def test_real_adult_hand_dicom_gets_every_site(scorer):
+    from shared_data import shared_path
+
+    res = scorer.score(shared_path("dicom", "NM_Kakadu44_SOTmarkerincons.dcm"))
+    assert res.region == "RH"
+    erosion = [j.site for j in res.joints if j.erosion is not None]
+    jsn = [j.site for j in res.joints if j.jsn is not None]
+    assert len(erosion) == 16 and len(jsn) == 15
+    assert all(0 <= j.erosion <= 5 for j in res.joints if j.erosion is not None)
+
+
+def _other_shared_dicoms():
+    from shared_data import SHARED
+
+    folder = SHARED / "dicom"
+    names = sorted(p.name for p in folder.glob("*.dcm")) if folder.exists() else []
+    return [n for n in names if n != "NM_Kakadu44_SOTmarkerincons.dcm"] or ["(shared data absent)"]
+
+
+@pytest.mark.parametrize("name", _other_shared_dicoms())
+def test_every_other_shared_dicom_is_refused(scorer, name):
+    from shared_data import shared_path
+
+    with pytest.raises(NotHandOrFootError, match="not a hand or foot"):
+        scorer.score(shared_path("dicom", name))

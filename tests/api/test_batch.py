@@ -11,31 +11,35 @@ from sharpscore.cli import main
 
 @pytest.fixture()
 def folder(tmp_path, jpeg_patient, dicom_patient):
-    """A messy input folder: a JPEG patient (RA2 names), a DICOM without extension in a subfolder,
-    a corrupt JPEG, a text file."""
+    """A messy input folder: a JPEG patient (RA2 names) with its labelme files, a DICOM without
+    extension in a subfolder, a corrupt JPEG, an empty file, a text file."""
     d = tmp_path / "in"
     d.mkdir()
     for r in schema.REGIONS:
         shutil.copy(jpeg_patient / f"P00000-{r}.jpg", d / f"P00000-{r}.jpg")
+        shutil.copy(jpeg_patient / f"P00000-{r}.json", d / f"P00000-{r}.json")  # sidecars are not inputs
     (d / "sub").mkdir()
     shutil.copy(dicom_patient / "P00000-RF.dcm", d / "sub" / "IM0001")
     (d / "broken-LH.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 64)
     (d / "notes.txt").write_text("not an image")
+    (d / "empty.dcm").write_bytes(b"")
     return d
 
 
 def test_finds_dicom_by_content(folder):
     found = {f.path.name for f in find_inputs([folder])}
-    assert found == {"P00000-LH.jpg", "P00000-RH.jpg", "P00000-LF.jpg", "P00000-RF.jpg", "IM0001", "broken-LH.jpg"}
+    assert found == {"P00000-LH.jpg", "P00000-RH.jpg", "P00000-LF.jpg", "P00000-RF.jpg", "IM0001", "broken-LH.jpg",
+                     "notes.txt", "empty.dcm"}
 
 
 def test_cohort_scoring_isolates_bad_files_and_resumes(folder, scorer, tmp_path):
     out = tmp_path / "out"
     s = score_cohort([folder], out, scorer=scorer, progress=False)
-    assert (s.scored, s.failed, s.skipped) == (5, 1, 0)
+    assert (s.scored, s.failed, s.skipped) == (5, 3, 0)
     with (out / "errors.csv").open() as fh:
-        errors = list(csv.DictReader(fh))
-    assert len(errors) == 1 and errors[0]["file"].endswith("broken-LH.jpg") and errors[0]["error"] == "CorruptImageError"
+        errors = {r["file"].rsplit("/", 1)[-1]: r["error"] for r in csv.DictReader(fh)}
+    assert errors == {"broken-LH.jpg": "CorruptImageError", "empty.dcm": "NotAFileError",
+                      "notes.txt": "UnknownFormatError"}
     rows = {r["Patient_ID"]: r for r in schema.read_ra2_csv(out / "scores.csv", require_all=False, check_totals=False,
                                                             extra_columns=_INTERVALS)}
     # the RA2-named patient has all four regions; the DICOM is its own patient (by PatientID) with one foot
@@ -47,7 +51,7 @@ def test_cohort_scoring_isolates_bad_files_and_resumes(folder, scorer, tmp_path)
     assert doc["region"] == "LH" and doc["patient_id"] == "P00000" and len(doc["joints"]) == 22
     before = (out / "scores.csv").read_bytes()
     again = score_cohort([folder], out, scorer=scorer, progress=False)
-    assert (again.scored, again.skipped, again.failed) == (0, 5, 1)
+    assert (again.scored, again.skipped, again.failed) == (0, 5, 3)
     assert (out / "scores.csv").read_bytes() == before
     assert not list(out.rglob("*.tmp*"))
 
@@ -89,6 +93,32 @@ def test_dicom_structured_report(dicom_patient, scorer, tmp_path):
     assert groups  # the imaging measurements container
     sc = pydicom.dcmread(sc_path)
     assert sc.SamplesPerPixel == 3 and sc.StudyInstanceUID == ref.StudyInstanceUID
+
+
+def test_killed_run_resumes_to_identical_outputs(folder, scorer, tmp_path, monkeypatch):
+    from sharpscore.api import batch
+
+    clean = tmp_path / "clean"
+    score_cohort([folder], clean, scorer=scorer, progress=False)
+    killed = tmp_path / "killed"
+    real, calls = batch._write_outputs, []
+
+    def dies_on_the_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the run is killed while writing the third result
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "_write_outputs", dies_on_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        score_cohort([folder], killed, scorer=scorer, progress=False, batch_size=1)
+    monkeypatch.setattr(batch, "_write_outputs", real)
+    assert len(list((killed / "radiographs").glob("*.json"))) == 2 and not (killed / "scores.csv").exists()
+    again = score_cohort([folder], killed, scorer=scorer, progress=False)
+    assert (again.skipped, again.scored) == (2, 3)
+    for name in ["scores.csv", "errors.csv"] + [f"radiographs/{p.name}" for p in (clean / "radiographs").iterdir()]:
+        assert (killed / name).read_bytes() == (clean / name).read_bytes(), name
+    assert not [p for p in killed.rglob("*") if ".tmp" in p.name]
 
 
 _INTERVALS = [f"{c}{s}" for c in ("Overall_erosion", "Overall_narrowing", "Overall_Tol") for s in ("_lo", "_hi")]

@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from sharpscore.api.review import ReviewPolicy, needs_review, review_flags
 from sharpscore.io import Radiograph

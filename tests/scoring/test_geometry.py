@@ -50,12 +50,28 @@ def test_mirroring_swaps_sides():
 def test_axes_follow_neighbouring_landmarks():
     lm = {"mcp3": (100, 300), "pip3": (100, 200), "dip3": (100, 150), "radcar": (110, 500),
           "mcp1": (40, 330), "ip": (0, 250)}
-    assert np.allclose(distal_direction("hand", "pip3", lm, (0.1, 0.1)), [0, -1])
-    d = distal_direction("hand", "ip", lm, (0.1, 0.1))
+    sp = (0.4, 0.4)  # mcp3-pip3 40 mm
+    assert np.allclose(distal_direction("hand", "pip3", lm, sp), [0, -1])
+    d = distal_direction("hand", "ip", lm, sp)
     assert np.allclose(d, np.array([-40, -80]) / np.hypot(40, 80))
-    wrist = distal_direction("hand", "lunate", lm, (0.1, 0.1))
+    wrist = distal_direction("hand", "lunate", lm, sp)
     assert wrist[1] < -0.99
     foot = {"mtp1": (0, 100), "mtp5": (100, 130), "ip": (-10, 40)}
     d = distal_direction("foot", "mtp3", foot, (0.1, 0.1))
     assert d[1] < -0.9  # perpendicular to the MTP row, towards the toes
     assert np.allclose(distal_direction("foot", "mtp3", {}, (0.1, 0.1)), [0, -1])
+
+
+def test_a_misplaced_neighbour_does_not_turn_the_crop():
+    sp = (0.4, 0.4)
+    lm = {"mcp3": (100, 300), "pip3": (100, 200), "mcp2": (40, 310), "mcp4": (160, 305), "mcp5": (210, 320),
+          "radcar": (110, 500)}
+    hand_axis = distal_direction("hand", "lunate", lm, sp)
+    # pip4 found on another finger, 70 mm away: the MCP4 crop follows the hand axis instead
+    bad = {**lm, "pip4": (-40, 280)}
+    assert np.allclose(distal_direction("hand", "mcp4", bad, sp), hand_axis)
+    # a neighbour the localiser is unsure of is not used either
+    unsure = {**{k: (*v, 0.9) for k, v in lm.items()}, "pip4": (200, 240, 0.1)}
+    assert np.allclose(distal_direction("hand", "mcp4", unsure, sp), hand_axis)
+    good = {**lm, "pip4": (165, 205)}
+    assert not np.allclose(distal_direction("hand", "mcp4", good, sp), hand_axis)

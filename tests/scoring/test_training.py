@@ -1,13 +1,10 @@
 """Scorer training through the shared engine, fine-tuning, calibration and the docs/finetune.md recipe."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 import torch
-
-from sharpscore import schema
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {"size": 48, "widths": [8, 8, 16, 16], "hidden": 16, "site_embedding": 4}
@@ -38,6 +35,18 @@ def test_few_step_training_and_reload(ra2_cohort, tmp_path):
     ck = torch.load(tmp_path / "run" / "best.pt", weights_only=True)
     assert torch.equal(scorer.nets[0].state_dict()["site.weight"], ck["model"]["site.weight"])
     assert (tmp_path / "run" / "config.yaml").exists()
+
+    # A barely trained network is badly calibrated: temperature + class priors fitted on half of the
+    # validation patients lower the calibration error on the other half.
+    from sharpscore.calibration.fit import calibrate_scorer
+    from sharpscore.training import TrainConfig
+
+    cfg = TrainConfig(task="scorer", out_dir=str(tmp_path / "run"),
+                      calibration={"landmarks": "data", "eval_fraction": 0.5},
+                      data={"sources": [{"type": "ra2", "root": str(ra2_cohort)}], "val_fraction": 0.99})
+    summary = calibrate_scorer(cfg)
+    jsn = summary["eval"]["jsn"]
+    assert jsn["n"] >= 100 and jsn["ece_after"] < jsn["ece_before"]
 
 
 def test_finetune_from_shipped_weights_with_frozen_backbone(ra2_cohort, tmp_path):
@@ -84,6 +93,7 @@ def test_finetune_recipe_end_to_end(ra2_cohort, tmp_path, capsys):
                  str(run / "calibration" / "truth.csv"), "--out", str(run / "report")]) == 0
     metrics = json.loads((run / "report" / "metrics.json").read_text())
     assert {"sc1", "sc2", "sc3"} <= set(metrics["ra2"]) and "icc2_1" in metrics["total"]
+    assert "finger_jsn" in metrics["probabilities"] and (run / "report" / "reliability.png").exists()
     # the calibrated bundle loads with its calibration
     from sharpscore.models import load_scorer
 

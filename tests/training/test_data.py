@@ -5,8 +5,8 @@ from PIL import Image
 from sharpscore import schema
 from sharpscore.errors import ConfigError
 from sharpscore.io.labelme import write_labelme
-from sharpscore.training.data import (LabelmeSource, LandmarkCSVSource, NegativeSource, RA2DreamSource, load_samples,
-                                      split_samples)
+from sharpscore.training.data import (LabelmeSource, LandmarkCSVSource, ManifestSource, NegativeSource,
+                                      RA2DreamSource, load_samples, split_samples)
 
 
 def test_phantom_source_reads_back_landmarks_grades_and_spacing(tiny_cohort):
@@ -54,3 +54,32 @@ def test_repeat_oversamples_training_only(tiny_cohort):
     src = tiny_cohort.model_copy(update={"repeat": 3, "role": "train"})
     samples = load_samples([src])
     assert len(samples) == 36 and len({id(s) for s in samples}) == 12
+
+
+def test_k_fold_splits_cover_every_patient_once(tiny_cohort):
+    samples = tiny_cohort.samples()
+    seen = []
+    for fold in range(3):
+        train, val = split_samples(samples, 0.0, seed=0, folds=3, fold=fold)
+        vp = {s.patient_id for s in val}
+        assert vp.isdisjoint({s.patient_id for s in train}) and len(vp) == 1
+        seen += sorted(vp)
+    assert sorted(seen) == sorted({s.patient_id for s in samples})
+    with pytest.raises(ConfigError, match="data.fold"):
+        split_samples(samples, 0.0, seed=0, folds=3, fold=3)
+
+
+def test_manifest_source(tiny_cohort, tmp_path):
+    folder = tiny_cohort.folder()
+    row = schema.read_ra2_csv(folder / "training.csv")[0]
+    pid = row["Patient_ID"]
+    cols = [c for c in schema.RA2_JOINT_COLUMNS if c.startswith("LH_")]
+    lines = ["path,patient,region," + ",".join(cols),
+             f"{folder / (pid + '-LH.jpg')},p1,LH," + ",".join(str(row[c]) for c in cols)]
+    (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
+    (got,) = ManifestSource(csv=str(tmp_path / "m.csv")).samples()
+    assert got.patient_id == "p1" and got.region == "LH" and got.landmarks  # labelme beside the image
+    assert got.grades["mcp2"]["erosion"] == row["LH_mcp_E__2"] and got.grades["ip"]["jsn"] is None
+    (tmp_path / "bad.csv").write_text("path,patient\nx.jpg,p\n")
+    with pytest.raises(ConfigError, match="lacks column"):
+        ManifestSource(csv=str(tmp_path / "bad.csv")).samples()

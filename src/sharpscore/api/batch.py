@@ -29,7 +29,7 @@ from pathlib import Path
 
 from .. import schema
 from .._fsutil import atomic_write, atomic_write_text
-from ..errors import InputError, NotAFileError, SharpScoreError, UnknownFormatError
+from ..errors import InputError, NotAFileError, SharpScoreError
 
 __all__ = ["find_inputs", "score_cohort", "CohortSummary", "FORMATS"]
 
@@ -38,13 +38,16 @@ log = logging.getLogger(__name__)
 FORMATS = ("json", "csv", "png", "sr")
 _RA2_NAME = re.compile(r"^(?P<pid>.+)-(?P<region>LH|RH|LF|RF)$")
 _KNOWN_EXT = {".dcm", ".dicom", ".ima", ".jpg", ".jpeg", ".png", ".mha"}
+# Files that sit beside radiographs and are never radiographs: skipped inside folders. Anything else
+# that is not a readable radiograph (an empty file, a text file, a corrupt image) goes to errors.csv.
+_SIDECARS = {".json", ".csv", ".yaml", ".yml", ".md", ".zip", ".gz", ".tar"}
 
 
 @dataclass
 class InputFile:
     path: Path
     key: str  # unique, filesystem-safe name of this file's outputs
-    explicit: bool  # named on the command line (an unknown format is then an error, not skipped)
+    explicit: bool  # named on the command line (not found inside a folder)
 
 
 @dataclass
@@ -68,10 +71,9 @@ def _key(path: Path, root: Path | None) -> str:
 
 
 def find_inputs(paths: Sequence[str | Path]) -> list[InputFile]:
-    """Files named, and every file under folders named (recursively), in a stable order. Inside
-    folders, files are kept when their content is DICOM, PNG, JPEG or MetaImage (any extension)."""
-    from ..io import sniff_format
-
+    """Files named, and every file under folders named (recursively), in a stable order; inside
+    folders, hidden files and sidecars (labelme JSON, CSV, YAML) are left out. Formats are judged by
+    content when decoding (DICOM whatever its name); unreadable files are reported, not skipped."""
     out: list[InputFile] = []
     seen: set[Path] = set()
     for raw in paths:
@@ -80,11 +82,7 @@ def find_inputs(paths: Sequence[str | Path]) -> list[InputFile]:
             raise NotAFileError(f"{p}: no such file or folder")
         if p.is_dir():
             for f in sorted(q for q in p.rglob("*") if q.is_file()):
-                if f.resolve() in seen or f.name.startswith(".") or f.suffix.lower() in (".json", ".csv", ".txt"):
-                    continue
-                try:
-                    sniff_format(f)
-                except (UnknownFormatError, NotAFileError):
+                if f.resolve() in seen or f.name.startswith(".") or f.suffix.lower() in _SIDECARS:
                     continue
                 seen.add(f.resolve())
                 out.append(InputFile(f, _key(f, p), False))
@@ -150,7 +148,7 @@ def _decoded(files: list[InputFile], workers: int) -> Iterable[tuple[InputFile, 
 
 def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, formats: Sequence[str] = ("json", "csv"),
                  explain: bool = False, workers: int = 1, batch_size: int = 8, progress: bool = True,
-                 model: str = "default", device: str | None = None) -> CohortSummary:
+                 model: str = "default", device: str | None = None, tta: bool = False) -> CohortSummary:
     """Score every radiograph under ``paths`` into ``out`` (see the module docstring)."""
     from tqdm.auto import tqdm
 
@@ -171,7 +169,7 @@ def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, f
     skipped = len(files) - len(todo)
     if skipped:
         log.info("%d of %d files already scored in %s; resuming", skipped, len(files), out)
-    scorer = scorer or Scorer(model, device=device)
+    scorer = scorer or Scorer(model, device=device, tta=tta)
     errors: list[tuple[str, str, str]] = []
     t0 = time.perf_counter()
     bar = tqdm(total=len(todo), unit="file", desc="scoring", disable=not progress, mininterval=1)
@@ -198,9 +196,6 @@ def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, f
     try:
         for f, rg in _decoded(todo, workers):
             if isinstance(rg, SharpScoreError):
-                if isinstance(rg, UnknownFormatError) and not f.explicit:
-                    bar.update()
-                    continue
                 errors.append((str(f.path), type(rg).__name__, str(rg)))
                 bar.update()
                 continue
@@ -267,6 +262,11 @@ def _write_scores(out: Path, files: list[InputFile], scorer, errors: list) -> in
             continue
         doc = json.loads(p.read_text())
         region = doc["row_region"]
+        if schema.region_kind(region) != schema.region_kind(doc["region"]):
+            errors.append((str(f.path), "RegionConflict", f"named {region} but the image shows a "
+                                                          f"{schema.region_kind(doc['region'])} ({doc['region']}); "
+                                                          "left out of scores.csv"))
+            continue
         joints = [JointScore(**{k: v for k, v in j.items()}) for j in doc["joints"]]
         rs = RegionScores(region=region, joints=joints,
                           distributions={k: np.asarray(v) for k, v in doc["distributions"].items()})

@@ -11,12 +11,13 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
 
 from .. import schema
+from .._fsutil import atomic_write_text
 from ..config import ConfigModel
 from ..errors import ConfigError, InputError
 from .conformal import APSConformal, ConformalInterval
@@ -36,6 +37,9 @@ class CalibrationConfig(ConfigModel):
     eval_fraction: float = Field(0.5, ge=0, lt=1)  # of calibration patients kept to measure coverage
     min_count: int = 20  # fewest joints for a per-family temperature
     class_bias: bool = True  # also correct grade priors (training re-weighting, a more severe training cohort)
+    # Where joints come from while calibrating: "localizer" (as in use, so intervals include the
+    # localiser's errors) or "data" (the cohort's landmark files; the scorer alone).
+    landmarks: Literal["localizer", "data"] = "localizer"
 
 
 @dataclass
@@ -46,7 +50,7 @@ class _Scored:
     truth: dict
 
 
-def _score_samples(scorer, samples, localizer_name: str = "default") -> list[_Scored]:
+def _score_samples(scorer, samples, use_localizer: bool = True, localizer_name: str = "default") -> list[_Scored]:
     from tqdm.auto import tqdm
 
     from ..localize.geometry import estimate_spacing
@@ -57,14 +61,16 @@ def _score_samples(scorer, samples, localizer_name: str = "default") -> list[_Sc
             continue
         try:
             rg = s.load()
-            landmarks = s.landmarks
-            if landmarks is None:
+            landmarks, spacing = s.landmarks, rg.spacing_mm
+            if use_localizer or landmarks is None:
                 if loc is None:
                     from ..models import load_localizer
 
                     loc = load_localizer(localizer_name)
-                landmarks = {k: v[:2] for k, v in loc.predict(rg).landmarks.items()}
-            spacing = rg.spacing_mm
+                found = loc.predict(rg)
+                if schema.region_kind(found.region) != schema.region_kind(s.region):
+                    raise InputError(f"named {s.region} but located as {found.region}")
+                landmarks, spacing = found.landmarks, found.spacing_mm
             if spacing is None:
                 est = estimate_spacing(landmarks, schema.region_kind(s.region))
                 spacing = (est, est) if est else None
@@ -141,7 +147,8 @@ def calibrate_scorer(config, model: str | Path | None = None) -> dict[str, Any]:
         sources = [TypeAdapter(SourceConfig).validate_python(s) for s in cal.sources]
         samples = load_samples(sources)
     else:
-        _, samples = split_samples(load_samples(config.data.sources), config.data.val_fraction, config.seed)
+        _, samples = split_samples(load_samples(config.data.sources), config.data.val_fraction, config.seed,
+                                   folds=config.data.folds, fold=config.data.fold)
     samples = list({id(s): s for s in samples}.values())
     patients = sorted({s.patient_id for s in samples})
     if len(patients) < 2:
@@ -151,7 +158,7 @@ def calibrate_scorer(config, model: str | Path | None = None) -> dict[str, Any]:
     rng = np.random.default_rng(config.seed + 7)
     n_eval = min(len(patients) - 1, int(round(cal.eval_fraction * len(patients))))
     eval_ids = set(rng.permutation(patients)[:n_eval].tolist())
-    scored = _score_samples(scorer, samples)
+    scored = _score_samples(scorer, samples, use_localizer=cal.landmarks == "localizer")
     fit = [s for s in scored if s.patient not in eval_ids]
     held = [s for s in scored if s.patient in eval_ids]
     log.info("calibrating on %d radiographs, measuring on %d", len(fit), len(held))
@@ -191,18 +198,20 @@ def calibrate_scorer(config, model: str | Path | None = None) -> dict[str, Any]:
     if held:
         summary["eval"] = _measure(scorer, held, table_fn=_joint_table)
         rows, truth_rows = [], []
+        folder = Path(config.out_dir) / "calibration"
+        (folder / "radiographs").mkdir(parents=True, exist_ok=True)
         for pid, items in sorted(_group([(s, _recalibrated(scorer, s)) for s in held]).items()):
             regs = [r for _, r in items]
+            for s, r in items:  # per-joint probabilities, for the reliability diagram of `evaluate`
+                doc = {"patient_id": pid, "region": r.region, "row_region": r.region,
+                       "joints": [j.to_dict() for j in r.joints]}
+                atomic_write_text(folder / "radiographs" / f"{pid}-{r.region}.json", json.dumps(doc) + "\n")
             dists = patient_distributions(regs)
             intervals = {m: scorer.interval(dists[m], "patient" if m == "total" else None) for m in dists}
             rows.append(ra2_row(pid, regs, intervals))
             truth_rows.append(_truth_row(pid, items))
-        folder = Path(config.out_dir) / "calibration"
-        folder.mkdir(parents=True, exist_ok=True)
         schema.write_ra2_csv(folder / "predictions.csv", rows, extra_columns=_interval_columns())
         schema.write_ra2_csv(folder / "truth.csv", truth_rows)
-        from .._fsutil import atomic_write_text
-
         atomic_write_text(folder / "summary.json", json.dumps(summary, indent=2) + "\n")
         summary["predictions"] = str(folder / "predictions.csv")
         summary["truth"] = str(folder / "truth.csv")
@@ -233,7 +242,6 @@ def _truth_row(pid: str, items) -> dict:
 def _measure(scorer, held, table_fn) -> dict[str, Any]:
     """Coverage and calibration on the held-out half, before and after calibration."""
     from ..evaluation.joints import calibration_error, mean_set_size, set_coverage
-    from ..scoring.distribution import expected_value
     from ..scoring.patient import patient_distributions
 
     out: dict[str, Any] = {}

@@ -14,11 +14,12 @@ from .. import schema
 from .._fsutil import atomic_write_text
 from ..errors import SchemaError
 from . import plots
-from .joints import confusion, exact_agreement, quadratic_kappa, within_one
+from .joints import (brier_score, calibration_bins, calibration_error, confusion, exact_agreement, mean_set_size,
+                     quadratic_kappa, set_coverage, within_one)
 from .ra2 import WINNERS, ra2_scores
 from .totals import total_agreement
 
-__all__ = ["evaluate_rows", "evaluate_files", "evaluate_landmark_folders", "FAMILIES"]
+__all__ = ["evaluate_rows", "evaluate_files", "evaluate_landmark_folders", "evaluate_probabilities", "FAMILIES"]
 
 # Site families as readers group them: finger joints, wrist, feet; JSN and erosion separately.
 FAMILIES = ("finger_jsn", "finger_erosion", "wrist_jsn", "wrist_erosion", "foot_jsn", "foot_erosion")
@@ -124,11 +125,55 @@ def evaluate_landmark_folders(pred_dir: str | Path, truth_dir: str | Path) -> di
     return summary
 
 
+def evaluate_probabilities(folder: str | Path, truth_rows: Sequence[Mapping[str, object]]) -> dict[str, object]:
+    """Per-joint probability metrics from the radiograph JSONs ``sharpscore score`` writes
+    (``radiographs/*.json``: joint grade probabilities and prediction sets) against reference rows:
+    Brier score, expected/maximum calibration error, prediction-set coverage and mean size, per site
+    family and measure, plus reliability-diagram bins."""
+    truth = {str(r[schema.RA2_ID_COLUMN]): r for r in truth_rows}
+    pooled: dict[str, dict[str, list]] = defaultdict(lambda: {"probs": [], "truth": [], "sets": []})
+    for path in sorted(Path(folder).glob("*.json")):
+        doc = json.loads(path.read_text())
+        row = truth.get(str(doc.get("patient_id")))
+        region = doc.get("row_region") or doc.get("region")
+        if row is None or region not in schema.REGIONS:
+            continue
+        for j in doc.get("joints", []):
+            for measure in ("erosion", "jsn"):
+                p = j.get(f"{measure}_probs")
+                site = schema.site(region, j["site"])
+                if p is None or site.max_for(measure) == 0:
+                    continue
+                t = row.get(schema.ra2_column(region, j["site"], measure))
+                if t is None:
+                    continue
+                key = f"{site.family}_{measure}"
+                pooled[key]["probs"].append(p)
+                pooled[key]["truth"].append(int(round(float(t))))
+                members = set(j.get(f"{measure}_set") or [])
+                pooled[key]["sets"].append([k in members for k in range(len(p))])
+    out: dict[str, object] = {}
+    for key in FAMILIES:
+        if key not in pooled:
+            continue
+        probs, t = np.array(pooled[key]["probs"], float), np.array(pooled[key]["truth"])
+        sets = np.array(pooled[key]["sets"], bool)
+        out[key] = {"n": len(t), "brier": brier_score(t, probs), **calibration_error(t, probs),
+                    "set_coverage": set_coverage(t, sets), "mean_set_size": mean_set_size(sets),
+                    "bins": {k: v.tolist() for k, v in calibration_bins(t, probs).items()}}
+    return out
+
+
 def evaluate_files(pred_csv: str | Path, truth_csv: str | Path, out: str | Path, *,
                    by: Sequence[str] = (), weight_by: str = "total",
-                   landmarks: tuple[str | Path, str | Path] | None = None) -> dict[str, object]:
+                   landmarks: tuple[str | Path, str | Path] | None = None,
+                   probabilities: str | Path | None = None) -> dict[str, object]:
     """Read two RA2-DREAM tables, compute every metric, and write ``metrics.json``, ``report.md``
-    and PNG plots into ``out``. Returns the metrics."""
+    and PNG plots into ``out``. Returns the metrics.
+
+    ``probabilities``: a folder of radiograph JSONs with per-joint grade probabilities (default:
+    ``radiographs/`` beside ``pred_csv`` when it exists, as ``sharpscore score`` writes it); adds
+    Brier, ECE, prediction-set coverage and a reliability diagram."""
     interval_cols = [c + s for c in schema.RA2_TOTAL_COLUMNS for s in INTERVAL_SUFFIXES]
     truth_rows = schema.read_ra2_csv(truth_csv, extra_columns=list(by), require_all=False)
     pred_rows = schema.read_ra2_csv(pred_csv, extra_columns=interval_cols, check_totals=False, require_all=False)
@@ -154,6 +199,15 @@ def evaluate_files(pred_csv: str | Path, truth_csv: str | Path, out: str | Path,
                             out / "bland_altman_total.png")
     plots.confusion_plot({k: np.array(v["confusion"]) for k, v in metrics["joints"].items()},
                          out / "confusion_matrices.png")
+    prob_dir = Path(probabilities) if probabilities else Path(pred_csv).parent / "radiographs"
+    if prob_dir.is_dir():
+        joint_probs = evaluate_probabilities(prob_dir, truth_rows)
+        if joint_probs:
+            metrics["probabilities"] = joint_probs
+            plots.reliability_plot({k: {b: np.asarray(v) for b, v in m["bins"].items()}
+                                    for k, m in joint_probs.items()}, out / "reliability.png")
+    elif probabilities:
+        raise SchemaError(f"{probabilities}: no such folder of radiograph JSONs")
     if landmarks is not None:
         metrics["landmarks"] = evaluate_landmark_folders(*landmarks)
         plots.landmark_error_plot(metrics["landmarks"], out / "landmark_errors.png")
@@ -222,5 +276,12 @@ def render_report(m: Mapping[str, object]) -> str:
         lines += ["", "## Localisation", "", f"{lm['images']} images, error in {lm['unit']}: median {_f(a['median'], 2)}, "
                   f"mean {_f(a['mean'], 2)}" + (f"; fraction within {within}" if within else "") + ".",
                   "Per landmark: `landmark_errors.png`."]
+    if "probabilities" in m:
+        lines += ["", "## Grade probabilities", "", "| family | joints | Brier | ECE | MCE | set coverage | mean set size |",
+                  "|---|---|---|---|---|---|---|"]
+        for fam, v in m["probabilities"].items():
+            lines.append(f"| {fam} | {v['n']} | {_f(v['brier'])} | {_f(v['ece'])} | {_f(v['mce'])} | "
+                         f"{_f(v['set_coverage'])} | {_f(v['mean_set_size'], 2)} |")
+        lines.append("Reliability diagram: `reliability.png`.")
     lines += ["", "Plots: `bland_altman_total.png`, `confusion_matrices.png`.", ""]
     return "\n".join(lines)

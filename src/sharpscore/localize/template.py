@@ -1,10 +1,12 @@
 """Wrist landmarks from the finger joints: a mean hand template placed by a similarity fit.
 
 The coarse heatmaps find finger joints reliably but not the small, crowded wrist sites. The wrist
-is, however, well predicted by the finger joints: the template (mean positions of every hand
-landmark over phantom hands from :mod:`sharpscore.synth`, aligned on the finger joints) is fitted to
-the detected finger joints with a similarity transform (reflection allowed, so left hands work),
-and its wrist points seed the fine stage, which then finds each site within millimetres.
+is, however, predicted by the finger joints: the detected finger joints are aligned (similarity
+transform, reflection allowed, so left hands work) to their mean over phantom hands from
+:mod:`sharpscore.synth`, a ridge regression fitted on those hands predicts the wrist landmarks
+from them, and the predictions, mapped back, seed the fine stage, which then finds each site.
+The mean template of every landmark serves a second pass (refit to everything found, outliers
+dropped).
 
 Regenerate the shipped template with ``python -m sharpscore.localize.template``.
 """
@@ -17,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ANCHORS", "WRIST", "build_template", "load_template", "similarity_fit", "fit_template",
-           "wrist_from_fingers"]
+__all__ = ["ANCHORS", "WRIST", "build_template", "build_regression", "load_template", "similarity_fit",
+           "fit_template", "wrist_from_fingers"]
 
 ANCHORS: tuple[str, ...] = ("ip", "mcp1", "mcp2", "mcp3", "mcp4", "mcp5", "pip2", "pip3", "pip4", "pip5")
 WRIST: tuple[str, ...] = ("mc1", "cmc3", "cmc4", "cmc5", "mul", "mna", "nav", "capnlun", "lunate", "radcar",
@@ -39,8 +41,10 @@ def similarity_fit(src: np.ndarray, dst: np.ndarray, allow_reflection: bool = Tr
     return s, r, mu_d - s * mu_s @ r.T
 
 
-def build_template(n: int = 400, seed: int = 0) -> dict[str, list[float]]:
-    """Mean landmark positions (mm) of ``n`` phantom hands after aligning them on :data:`ANCHORS`."""
+def build_template(n: int = 400, seed: int = 0, anchors: tuple[str, ...] | None = None) -> dict[str, list[float]]:
+    """Mean landmark positions (mm) of ``n`` phantom hands after aligning them on ``anchors``
+    (default :data:`ANCHORS`)."""
+    anchors = anchors or ANCHORS
     from ..synth.anatomy import build_anatomy
 
     rng = np.random.default_rng(seed)
@@ -49,15 +53,49 @@ def build_template(n: int = 400, seed: int = 0) -> dict[str, list[float]]:
         a = build_anatomy("hand", {}, np.random.default_rng(int(rng.integers(2**31))))
         shapes.append({k: np.asarray(v, float)[:2] for k, v in a.landmarks.items()})
     names = sorted(set.intersection(*(set(s) for s in shapes)))
-    ref = np.array([shapes[0][k] for k in ANCHORS])
+    ref = np.array([shapes[0][k] for k in anchors])
     for _ in range(3):  # generalised Procrustes on the anchors
         aligned = []
         for s in shapes:
-            sc, r, t = similarity_fit(np.array([s[k] for k in ANCHORS]), ref, allow_reflection=False)
+            sc, r, t = similarity_fit(np.array([s[k] for k in anchors]), ref, allow_reflection=False)
             aligned.append({k: sc * s[k] @ r.T + t for k in names})
-        ref = np.array([np.mean([al[k] for al in aligned], 0) for k in ANCHORS])
+        ref = np.array([np.mean([al[k] for al in aligned], 0) for k in anchors])
         ref = ref - ref.mean(0)
     return {k: [round(float(v), 3) for v in np.mean([al[k] for al in aligned], 0)] for k in names}
+
+
+def build_regression(n: int = 1500, seed: int = 0, alpha: float = 300.0) -> dict:
+    """Ridge regression of the wrist landmarks on the finger joints (:data:`ANCHORS`), both in the
+    frame where the fingers are aligned to their mean (similarity transform), over ``n`` phantom hands.
+    It captures how the wrist sits relative to the fingers better than the mean shape alone."""
+    from sklearn.linear_model import Ridge
+
+    from ..synth.anatomy import build_anatomy
+
+    rng = np.random.default_rng(seed)
+    shapes = []
+    for _ in range(n):
+        a = build_anatomy("hand", {}, np.random.default_rng(int(rng.integers(2**31))))
+        shapes.append({k: np.asarray(v, float)[:2] for k, v in a.landmarks.items()})
+    ref = np.array([shapes[0][k] for k in ANCHORS])
+    for _ in range(3):
+        aligned = []
+        for sh in shapes:
+            sc, r, t = similarity_fit(np.array([sh[k] for k in ANCHORS]), ref, allow_reflection=False)
+            aligned.append({k: sc * v @ r.T + t for k, v in sh.items()})
+        ref = np.mean([[al[k] for k in ANCHORS] for al in aligned], 0)
+        ref = ref - ref.mean(0)
+    x = np.array([np.concatenate([al[k] for k in ANCHORS]) for al in aligned])
+    y = np.array([np.concatenate([al[k] for k in WRIST]) for al in aligned])
+    model = Ridge(alpha=alpha).fit(x, y)
+    return {"alpha": alpha, "n": n, "reference": ref.round(4).tolist(), "coef": model.coef_.round(6).tolist(),
+            "intercept": model.intercept_.round(4).tolist()}
+
+
+@lru_cache(maxsize=1)
+def _regression() -> dict[str, np.ndarray]:
+    doc = json.loads(_PATH.read_text())["regression"]
+    return {k: np.asarray(doc[k], float) for k in ("reference", "coef", "intercept")}
 
 
 @lru_cache(maxsize=1)
@@ -92,14 +130,26 @@ def fit_template(points: dict[str, tuple[float, float]], spacing_mm: tuple[float
     return {k: (float(v[0] / sc), float(v[1] / sr)) for k, v in pred.items()}, res
 
 
-def wrist_from_fingers(landmarks: dict, spacing_mm: tuple[float, float], min_confidence: float = 0.5,
-                       min_anchors: int = 6) -> dict[str, tuple[float, float]] | None:
-    """Wrist positions (pixels) predicted from confident finger joints, or None with too few."""
+def wrist_from_fingers(landmarks: dict, spacing_mm: tuple[float, float], min_confidence: float = 0.5) \
+        -> dict[str, tuple[float, float]] | None:
+    """Wrist positions (pixels) predicted from the finger joints by the shipped regression; when a
+    finger joint is unsure, from the mean template fitted to the confident ones; None with fewer
+    than six of them."""
     use = {k: landmarks[k] for k in ANCHORS if k in landmarks and landmarks[k][2] >= min_confidence}
-    if len(use) < min_anchors:
+    if len(use) < 6:
         return None
-    pred, _ = fit_template(use, spacing_mm)
-    return {k: pred[k] for k in WRIST}
+    if len(use) < len(ANCHORS):
+        pred, _ = fit_template(use, spacing_mm)
+        return {k: pred[k] for k in WRIST}
+    reg = _regression()
+    sr, sc = spacing_mm
+    to_mm = np.array([sc, sr])
+    pts = np.array([landmarks[k][:2] for k in ANCHORS]) * to_mm
+    s, r, t = similarity_fit(pts, reg["reference"])  # image (mm) -> reference frame, reflection allowed
+    x = (s * pts @ r.T + t).reshape(1, -1)
+    y = (x @ reg["coef"].T + reg["intercept"]).reshape(-1, 2)
+    back = (y - t) @ r / s  # the inverse similarity (r is orthogonal)
+    return {k: (float(p[0] / sc), float(p[1] / sr)) for k, p in zip(WRIST, back)}
 
 
 def main() -> None:  # pragma: no cover - regeneration script
@@ -109,9 +159,11 @@ def main() -> None:  # pragma: no cover - regeneration script
     p.add_argument("--n", type=int, default=400)
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
-    doc = {"about": "mean phantom hand landmarks (mm), aligned on the finger joints; "
+    doc = {"about": "mean phantom hand landmarks (mm), aligned on the finger joints, and a ridge regression "
+                    "of the wrist landmarks on the finger joints; "
                     f"python -m sharpscore.localize.template --n {a.n} --seed {a.seed}",
-           "anchors": list(ANCHORS), "landmarks_mm": build_template(a.n, a.seed)}
+           "anchors": list(ANCHORS), "landmarks_mm": build_template(a.n, a.seed),
+           "regression": build_regression(seed=a.seed)}
     _PATH.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"wrote {_PATH}")
 

@@ -28,6 +28,20 @@ SITE_AXES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("foot", "mtp1"): (("mtp1", "ip"),),
 }
 
+# Plausible adult distances (mm) between the landmarks of a pair; a pair outside its range (a
+# misplaced neighbour) is not trusted for the axis. Generous: RA deformity and size vary.
+_PAIR_MM: dict[tuple[str, str], tuple[float, float]] = {
+    ("mcp", "dip"): (35.0, 110.0), ("mcp", "pip"): (20.0, 70.0), ("pip", "dip"): (12.0, 45.0),
+    ("mcp1", "ip"): (15.0, 55.0), ("mc1", "mcp1"): (25.0, 70.0), ("mtp1", "ip"): (15.0, 55.0),
+}
+_MIN_CONFIDENCE = 0.3
+
+
+def _pair_range(a: str, b: str) -> tuple[float, float]:
+    if (a, b) in _PAIR_MM:
+        return _PAIR_MM[(a, b)]
+    return _PAIR_MM.get((a.rstrip("2345"), b.rstrip("2345")), (5.0, 150.0))
+
 
 def _mm(p, spacing: tuple[float, float]) -> np.ndarray:
     return np.array([p[0] * spacing[1], p[1] * spacing[0]], float)
@@ -74,14 +88,20 @@ def distal_direction(kind: str, site: str, landmarks: dict, spacing_mm: tuple[fl
 
     Falls back from the site's own neighbours to the long axis of the hand (or the foot's MTP row),
     and finally to image "up"."""
-    lm = {k: tuple(v[:2]) for k, v in landmarks.items()}
+    lm = {k: tuple(v[:2]) for k, v in landmarks.items() if len(v) < 3 or v[2] >= _MIN_CONFIDENCE}
+    region_axis = _hand_axis(lm, spacing_mm) if kind == "hand" else _foot_axis(lm, spacing_mm)
     for a, b in SITE_AXES.get((kind, site), ()):
         if a in lm and b in lm:
-            d = _unit(_mm(lm[b], spacing_mm) - _mm(lm[a], spacing_mm))
-            if d is not None:
-                return d
-    d = _hand_axis(lm, spacing_mm) if kind == "hand" else _foot_axis(lm, spacing_mm)
-    return d if d is not None else _UP.copy()
+            v = _mm(lm[b], spacing_mm) - _mm(lm[a], spacing_mm)
+            lo, hi = _pair_range(a, b)
+            d = _unit(v)
+            # a neighbour at an implausible distance, or pointing backwards, is misplaced
+            if d is None or not lo <= float(np.linalg.norm(v)) <= hi:
+                continue
+            if region_axis is not None and float(d @ region_axis) < -0.2:
+                continue
+            return d
+    return region_axis if region_axis is not None else _UP.copy()
 
 
 def site_crop_matrix(centre_px: tuple[float, float], distal: np.ndarray, spacing_mm: tuple[float, float],

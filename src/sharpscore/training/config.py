@@ -34,6 +34,8 @@ class EarlyStopping(ConfigModel):
 class DataConfig(ConfigModel):
     sources: list[SourceConfig] = []
     val_fraction: float = Field(0.1, ge=0, lt=1)
+    folds: int | None = Field(None, ge=2)  # k-fold: patients dealt into k folds ...
+    fold: int = Field(0, ge=0)  # ... and this one validates (run once per fold for an ensemble)
     max_train_samples: int | None = None
     max_val_samples: int | None = None
 

@@ -32,7 +32,8 @@ from ..config import ConfigModel
 from ..errors import ConfigError
 from ..io import Radiograph, load_radiograph
 
-__all__ = ["Sample", "PhantomSource", "RA2DreamSource", "LabelmeSource", "LandmarkCSVSource", "NegativeSource",
+__all__ = ["Sample", "PhantomSource", "RA2DreamSource", "LabelmeSource", "LandmarkCSVSource", "ManifestSource",
+           "NegativeSource",
            "SourceConfig", "load_samples", "split_samples"]
 
 log = logging.getLogger(__name__)
@@ -225,6 +226,60 @@ class LandmarkCSVSource(_SourceBase):
         return out
 
 
+class ManifestSource(_SourceBase):
+    """Any cohort listed in a CSV: one row per radiograph with ``path`` (absolute, or relative to the
+    CSV), ``patient``, ``region`` (LH/RH/LF/RF) and that region's RA2-DREAM score columns
+    (``LH_mcp_E__2``, ...; other regions' columns and extra columns are ignored, blanks are unknown
+    grades). Landmarks come from a labelme file beside the image when present."""
+
+    type: Literal["manifest"] = "manifest"
+    csv: str
+    spacing_mm: float | None = None
+
+    def samples(self) -> list[Sample]:
+        import csv as _csv
+
+        from ..io.labelme import read_labelme_extra
+
+        path = Path(self.csv)
+        if not path.is_file():
+            raise ConfigError(f"data source {path}: no such file")
+        out = []
+        with path.open(newline="") as fh:
+            reader = _csv.DictReader(fh)
+            missing = {"path", "patient", "region"} - set(reader.fieldnames or [])
+            if missing:
+                raise ConfigError(f"{path}: manifest lacks column(s) {sorted(missing)}")
+            for line, row in enumerate(reader, start=2):
+                region = row["region"].strip()
+                if region not in schema.REGIONS:
+                    raise ConfigError(f"{path}, line {line}: region {region!r} is not one of LH, RH, LF, RF")
+                pid = row["patient"].strip()
+                if region not in self.regions or not self._keep(pid):
+                    continue
+                image = Path(row["path"])
+                image = image if image.is_absolute() else path.parent / image
+                grades: dict[str, dict[str, int | None]] = {}
+                for site in schema.sites(region):
+                    entry = {}
+                    for measure in ("erosion", "jsn"):
+                        if site.max_for(measure) == 0:
+                            entry[measure] = None
+                            continue
+                        raw = (row.get(schema.ra2_column(region, site.name, measure)) or "").strip()
+                        entry[measure] = int(round(float(raw))) if raw else None
+                    grades[site.name] = entry
+                landmarks, spacing = None, None
+                if image.with_suffix(".json").exists():
+                    landmarks, _, extra = read_labelme_extra(image.with_suffix(".json"))
+                    spacing = tuple(extra["spacing_mm"]) if extra.get("spacing_mm") else None
+                if self.spacing_mm:
+                    spacing = (self.spacing_mm, self.spacing_mm)
+                out.append(Sample(key=f"{pid}-{region}", patient_id=pid, region=region, path=image,
+                                  landmarks=landmarks, grades=grades, spacing_mm=spacing, role=self.role))
+        return out
+
+
 class NegativeSource(_SourceBase):
     """Rendered films that are not hands or feet (chest, pelvis, leg, knee): the "other" class."""
 
@@ -242,7 +297,8 @@ class NegativeSource(_SourceBase):
         return out
 
 
-SourceConfig = Annotated[Union[PhantomSource, RA2DreamSource, LabelmeSource, LandmarkCSVSource, NegativeSource],
+SourceConfig = Annotated[Union[PhantomSource, RA2DreamSource, LabelmeSource, LandmarkCSVSource, ManifestSource,
+                               NegativeSource],
                          Field(discriminator="type")]
 
 
@@ -260,13 +316,22 @@ def load_samples(sources: list) -> list[Sample]:
     return out
 
 
-def split_samples(samples: list[Sample], val_fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
+def split_samples(samples: list[Sample], val_fraction: float, seed: int, *, folds: int | None = None,
+                  fold: int = 0) -> tuple[list[Sample], list[Sample]]:
     """Train/validation lists. Samples with role ``'split'`` are split at patient level (all images
-    of one patient on the same side); ``'train'``/``'val'`` roles are kept as given."""
+    of one patient on the same side); ``'train'``/``'val'`` roles are kept as given. With ``folds``
+    the patients are dealt into that many folds and fold ``fold`` is the validation set (k-fold
+    cross-validation: run once per fold)."""
     patients = sorted({s.patient_id for s in samples if s.role == "split"})
     rng = np.random.default_rng(seed)
-    n_val = int(round(val_fraction * len(patients)))
-    val_patients = set(rng.permutation(patients)[:n_val].tolist()) if n_val else set()
+    order = rng.permutation(patients).tolist() if patients else []
+    if folds:
+        if not 0 <= fold < folds:
+            raise ConfigError(f"data.fold must be in 0..{folds - 1}, got {fold}")
+        val_patients = set(order[fold::folds])
+    else:
+        n_val = int(round(val_fraction * len(patients)))
+        val_patients = set(order[:n_val]) if n_val else set()
     train = [s for s in samples if s.role == "train" or (s.role == "split" and s.patient_id not in val_patients)]
     val = [s for s in samples if s.role == "val" or (s.role == "split" and s.patient_id in val_patients)]
     return train, val

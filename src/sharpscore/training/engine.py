@@ -106,7 +106,8 @@ class Trainer:
         samples = load_samples(cfg.data.sources)
         if not samples:
             raise ConfigError("the configured data sources hold no samples")
-        train_s, val_s = split_samples(samples, cfg.data.val_fraction, cfg.seed)
+        train_s, val_s = split_samples(samples, cfg.data.val_fraction, cfg.seed, folds=cfg.data.folds,
+                                       fold=cfg.data.fold)
         if cfg.data.max_train_samples:
             train_s = train_s[: cfg.data.max_train_samples]
         if cfg.data.max_val_samples:
