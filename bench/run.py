@@ -66,7 +66,8 @@ def latency(scorer, source, repeats: int) -> dict:
                      ("end_to_end", t4 - t0)):
             stages[k].append(v)
     out = {k: _stats(v) for k, v in stages.items()}
-    out["end_to_end_over_decode"] = round(out["end_to_end"]["median"] / out["decode"]["median"], 2)
+    dec = out["decode"]["median"]
+    out["end_to_end_over_decode"] = round(out["end_to_end"]["median"] / dec, 2) if dec > 1e-4 else None
     return out
 
 
@@ -150,7 +151,8 @@ def markdown(r: dict) -> str:
         e2e, dec = lat["end_to_end"], lat["decode"]
         lines.append(f"| {name}: end to end per radiograph | median {e2e['median']:.3f} s, p95 {e2e['p95']:.3f} s "
                      f"(decode {dec['median']:.3f} s, localise {lat['localise']['median']:.3f} s, score "
-                     f"{lat['score']['median']:.3f} s; {lat['end_to_end_over_decode']}x decode) |")
+                     f"{lat['score']['median']:.3f} s"
+                     + (f"; {lat['end_to_end_over_decode']}x decode) |" if lat.get("end_to_end_over_decode") else ") |"))
     for c in r["cohort"]:
         lines.append(f"| `sharpscore score`, {c['files']} phantom JPEGs, {c['workers']} worker(s) | "
                      f"{c['files_per_second']} radiographs/s, peak memory {c['peak_rss_mb']:.0f} MB |")

@@ -44,7 +44,8 @@ def test_cohort_scoring_isolates_bad_files_and_resumes(folder, scorer, tmp_path)
                                                             extra_columns=_INTERVALS)}
     # the RA2-named patient has all four regions; the DICOM is its own patient (by PatientID) with one foot
     assert rows["P00000"]["RH_mcp_E__2"] is not None and rows["P00000"]["LF_mtp_E__1"] is not None
-    assert rows["P00000"]["Overall_Tol_lo"] <= rows["P00000"]["Overall_Tol"] <= rows["P00000"]["Overall_Tol_hi"]
+    p = rows["P00000"]
+    assert float(p["Overall_Tol_lo"]) <= float(p["Overall_Tol"]) <= float(p["Overall_Tol_hi"])
     other = [r for pid, r in rows.items() if pid != "P00000"]
     assert len(other) == 1 and other[0]["RF_mtp_E__1"] is not None and other[0]["LH_mcp_E__2"] is None
     doc = json.loads((out / "radiographs" / "P00000-LH.json").read_text())
@@ -81,9 +82,12 @@ def test_dicom_structured_report(dicom_patient, scorer, tmp_path):
 
     from sharpscore.api.dicom_sr import write_dicom_outputs
 
-    src = dicom_patient / "P00000-RH.dcm"
+    src = tmp_path / "src.dcm"
+    ds = pydicom.dcmread(dicom_patient / "P00000-RH.dcm")
+    ds.PatientOrientation = ["L", "F"]
+    ds.save_as(src)
     res = scorer.score(src)
-    sr_path, sc_path = write_dicom_outputs(res, src, tmp_path, "P00000-RH")
+    sr_path, sc_path = write_dicom_outputs(res, src, tmp_path / "out", "P00000-RH")
     sr = pydicom.dcmread(sr_path)
     ref = pydicom.dcmread(src, stop_before_pixels=True)
     assert sr.StudyInstanceUID == ref.StudyInstanceUID and sr.PatientID == ref.PatientID
@@ -93,6 +97,9 @@ def test_dicom_structured_report(dicom_patient, scorer, tmp_path):
     assert groups  # the imaging measurements container
     sc = pydicom.dcmread(sc_path)
     assert sc.SamplesPerPixel == 3 and sc.StudyInstanceUID == ref.StudyInstanceUID
+    # without an orientation to copy, the SR is still written but no Secondary Capture
+    only = write_dicom_outputs(res, dicom_patient / "P00000-RH.dcm", tmp_path / "out2", "x")
+    assert [p.name for p in only] == ["x-sr.dcm"]
 
 
 def test_killed_run_resumes_to_identical_outputs(folder, scorer, tmp_path, monkeypatch):

@@ -136,14 +136,28 @@ def _dicom_ids(path: Path) -> tuple[str | None, str | None]:
     return pid, study
 
 
-def _decoded(files: list[InputFile], workers: int) -> Iterable[tuple[InputFile, object]]:
+def _decoded(files: list[InputFile], workers: int, ahead: int = 4) -> Iterable[tuple[InputFile, object]]:
+    """Decoded radiographs in input order; with workers, at most ``ahead`` files per worker are
+    decoded before they are consumed, so memory stays bounded whatever the cohort size."""
     if workers <= 1:
         for f in files:
             yield f, _decode(str(f.path))
         return
+    from collections import deque
+
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for f, rg in zip(files, pool.map(_decode, [str(f.path) for f in files], chunksize=1)):
-            yield f, rg
+        queue: deque = deque()
+        it = iter(files)
+        for f in it:
+            queue.append((f, pool.submit(_decode, str(f.path))))
+            if len(queue) >= ahead * workers:
+                break
+        while queue:
+            f, fut = queue.popleft()
+            nxt = next(it, None)
+            if nxt is not None:
+                queue.append((nxt, pool.submit(_decode, str(nxt.path))))
+            yield f, fut.result()
 
 
 def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, formats: Sequence[str] = ("json", "csv"),

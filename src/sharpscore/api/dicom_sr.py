@@ -3,7 +3,8 @@
 - a Comprehensive 3D SR holding a TID 1500 measurement report: one planar-ROI measurement group per
   scored joint, with its image coordinates (a POINT on the source instance) and its expected erosion
   and JSN scores, plus the region totals;
-- a Secondary Capture of the overlay PNG in the same study.
+- a Secondary Capture of the overlay PNG in the same study (when the source has a PatientOrientation
+  to copy: it is never guessed).
 
 Both reference the source instance, so they file next to it in a PACS. Codes for the SvdH scores use
 the private coding scheme ``99SHARPSCORE`` (no standard codes exist for them).
@@ -40,6 +41,19 @@ def _source_dataset(path: str | Path):
         ds = pydicom.dcmread(path)
     except Exception as exc:  # noqa: BLE001
         raise InputError(f"{path}: DICOM SR needs a DICOM source ({type(exc).__name__})") from None
+    return ds
+
+
+# Patient and study attributes highdicom copies from the evidence; DICOM lets them be empty (type 2)
+# but not absent, and many exports drop them.
+_TYPE2 = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
+          "ReferringPhysicianName", "StudyID", "AccessionNumber")
+
+
+def _with_type2_attributes(ds):
+    for keyword in _TYPE2:
+        if keyword not in ds:
+            setattr(ds, keyword, "")
     return ds
 
 
@@ -92,15 +106,20 @@ def structured_report(result, source_ds):
 
 
 def overlay_capture(result, source_ds, png_path: str | Path):
-    """A Secondary Capture (RGB) of an overlay PNG, in the source's study."""
+    """A Secondary Capture (RGB) of an overlay PNG, in the source's study; None when the source has
+    no PatientOrientation (a Secondary Capture needs one, and it is not guessed)."""
     hd = _hd()
     from PIL import Image
 
+    orientation = tuple(str(v) for v in (source_ds.get("PatientOrientation") or []))
+    if len(orientation) != 2 or not all(orientation):
+        return None  # no orientation to copy, and we will not invent one
     rgb = np.asarray(Image.open(png_path).convert("RGB"))
     return hd.sc.SCImage.from_ref_dataset(ref_dataset=source_ds, pixel_array=rgb, photometric_interpretation="RGB",
                                           bits_allocated=8, coordinate_system="PATIENT", series_instance_uid=hd.UID(),
                                           series_number=902, sop_instance_uid=hd.UID(), instance_number=1,
-                                          manufacturer="sharpscore", series_description="sharpscore overlay")
+                                          manufacturer="sharpscore", patient_orientation=orientation,
+                                          series_description="sharpscore overlay")
 
 
 def write_dicom_outputs(result, source_path: str | Path, folder: str | Path, key: str) -> list[Path]:
@@ -112,14 +131,17 @@ def write_dicom_outputs(result, source_path: str | Path, folder: str | Path, key
         return []
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    ds = _source_dataset(source_path)
+    ds = _with_type2_attributes(_source_dataset(source_path))
     sr = structured_report(result, ds)
     out = [atomic_write(folder / f"{key}-sr.dcm", lambda p: sr.save_as(p, enforce_file_format=True))]
     png = folder / f".{key}-overlay.png"
     result.save_overlay(png)
     try:
         sc = overlay_capture(result, ds, png)
-        out.append(atomic_write(folder / f"{key}-overlay.dcm", lambda p: sc.save_as(p, enforce_file_format=True)))
+        if sc is None:
+            log.warning("%s: no PatientOrientation, so no Secondary Capture of the overlay is written", source_path)
+        else:
+            out.append(atomic_write(folder / f"{key}-overlay.dcm", lambda p: sc.save_as(p, enforce_file_format=True)))
     finally:
         png.unlink(missing_ok=True)
     return out

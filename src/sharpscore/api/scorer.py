@@ -30,9 +30,11 @@ class Scorer:
         tta: average over small rotations and scalings of every crop (5 views; slower).
         review: thresholds of the review rules.
 
-    >>> scorer = Scorer()                                   # doctest: +SKIP
-    >>> result = scorer.score("patient7-LH.dcm")             # doctest: +SKIP
-    >>> results = scorer.score_many(paths, batch_size=32)    # doctest: +SKIP
+    Example::
+
+        scorer = Scorer()
+        result = scorer.score("patient7-LH.dcm")
+        results = scorer.score_many(paths, batch_size=32, errors="keep")
     """
 
     def __init__(self, model: str = "default", *, device: str | None = None, localizer: str = "default",

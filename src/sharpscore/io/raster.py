@@ -28,8 +28,8 @@ def read_raster(path: Path, fmt: str, *, max_pixels: int = 100_000_000, **_: Any
                 img = Image.open(path)
             finally:
                 Image.MAX_IMAGE_PIXELS = previous
-    except UnidentifiedImageError:
-        raise UnknownFormatError(f"{path}: not a readable {fmt.upper()} image") from None
+    except UnidentifiedImageError:  # the signature said PNG/JPEG, the rest is not
+        raise CorruptImageError(f"{path}: has a {fmt.upper()} signature but its header is corrupt") from None
     with img:
         w, h = img.size
         if w * h > max_pixels:

@@ -109,8 +109,13 @@ def calibration_path(weights: str | Path) -> Path:
     return p.with_name(f"{p.stem}.calibration.json")
 
 
+def _stamp(path: Path) -> tuple[float, int] | None:
+    """Changes when a file is rewritten: part of the cache key, so a new calibration is picked up."""
+    return (path.stat().st_mtime, path.stat().st_size) if path.exists() else None
+
+
 @lru_cache(maxsize=8)
-def _load_scorer_cached(paths: tuple[str, ...], device: str, tta: bool):
+def _load_scorer_cached(paths: tuple[str, ...], device: str, tta: bool, stamp=None):
     import torch
 
     from ..calibration import load_calibration
@@ -143,11 +148,12 @@ def load_scorer(model: str | Path = "default", device: str | None = None, *, tta
         paths = sorted(str(q.resolve()) for q in p.glob("*.pt"))
         if not paths:
             raise ModelError(f"{p}: folder holds no .pt bundles")
-        return _load_scorer_cached(tuple(paths), device, tta)
+        return _load_scorer_cached(tuple(paths), device, tta, _stamp(calibration_path(paths[0])))
     if p.suffix == ".pt" or p.exists():
         if not p.exists():
             raise ModelError(f"{p}: model file not found")
-        return _load_scorer_cached((str(p.resolve()),), device, tta)
+        return _load_scorer_cached((str(p.resolve()),), device, tta,
+                                   (_stamp(p), _stamp(calibration_path(p.resolve()))))
     m = info("scorer", str(model))
     verify(m.weights, m.sha256)
     cal = calibration_path(m.weights)

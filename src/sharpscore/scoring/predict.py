@@ -189,7 +189,13 @@ class JointScorer:
         if not all_crops:
             return []
         crops, sites = torch.cat(all_crops), torch.cat(all_sites)
-        chunks = [self.logits(crops[i:i + batch_size], sites[i:i + batch_size]) for i in range(0, len(crops), batch_size)]
+        if self.device.type == "cpu":
+            # One radiograph per forward pass: CPU kernels round differently with the batch size,
+            # and a radiograph's scores must not depend on which files it was batched with.
+            bounds = [(start, start + n * views) for start, n, views, *_ in spans]
+        else:  # on a GPU, radiographs are batched together for throughput
+            bounds = [(i, min(i + batch_size, len(crops))) for i in range(0, len(crops), batch_size)]
+        chunks = [self.logits(crops[a:b], sites[a:b]) for a, b in bounds if b > a]
         logits = {h: torch.cat([c[h] for c in chunks]) if chunks else torch.zeros(0) for h in HEADS}
         results = []
         for start, n, views, kind, region, names in spans:
