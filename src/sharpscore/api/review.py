@@ -41,12 +41,15 @@ def _hand_scale(landmarks: dict, spacing_mm: tuple[float, float]) -> float | Non
 
 def _metal_sites(pixels: np.ndarray, landmarks: dict, spacing_mm: tuple[float, float], sites, fraction: float,
                  radius_mm: float = 6.0) -> list[str]:
-    """Sites with a cluster of near-saturated pixels (denser than any bone) within ``radius_mm``."""
+    """Sites with a plateau of saturated pixels (metal attenuates far more than bone and is drawn
+    white) covering more than ``fraction`` of the neighbourhood within ``radius_mm``. The thickest
+    bone (distal radius) stays just below saturation on the films checked (bench phantoms: at most
+    1% of a 12 mm neighbourhood at >= 0.99)."""
     ceiling = float(np.percentile(pixels, 99.99))
     bone = float(np.percentile(pixels, 97))
-    if ceiling - bone < 0.08:  # nothing stands out above bone: no metal on the film
+    if ceiling < 0.99 or ceiling - bone < 0.08:  # nothing saturated above the bone: no metal
         return []
-    thr = bone + 0.7 * (ceiling - bone)
+    thr = 0.99
     out = []
     h, w = pixels.shape
     for s in sites:
