@@ -8,9 +8,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from .._fsutil import atomic_write  # noqa: E402
 
 
 def _flagged_sites(flags: list[str]) -> set[str]:
@@ -25,13 +22,9 @@ def _flagged_sites(flags: list[str]) -> set[str]:
 def draw_scores(result, path: str | Path, max_side: int = 1400) -> Path:
     """Each site: a dot coloured by its expected erosion + JSN relative to the site's maximum
     (green 0 to red max) with the values written beside it; flagged sites ringed in red."""
-    rg = result.radiograph
-    if rg is None:
-        raise ValueError("this result holds no radiograph to draw on")
-    step = max(1, int(np.ceil(max(rg.shape) / max_side)))
-    pix = rg.pixels[::step, ::step]
-    fig, ax = plt.subplots(figsize=(pix.shape[1] / 100, pix.shape[0] / 100), dpi=100)
-    ax.imshow(pix, cmap="gray", vmin=0, vmax=1)
+    from ..localize.overlay import radiograph_axes, save_figure
+
+    fig, ax, step = radiograph_axes(result.radiograph, max_side)
     cmap = plt.get_cmap("RdYlGn_r")
     flagged = _flagged_sites(result.flags)
     from .. import schema
@@ -59,8 +52,4 @@ def draw_scores(result, path: str | Path, max_side: int = 1400) -> Path:
         title += "\nNEEDS REVIEW: " + ", ".join(result.flags[:5]) + (" ..." if len(result.flags) > 5 else "")
     ax.set_title(title + "\nresearch use only - not a diagnosis", fontsize=7,
                  color="red" if result.needs_review else "black")
-    ax.axis("off")
-    fig.tight_layout()
-    out = atomic_write(path, lambda p: fig.savefig(p, format="png"))
-    plt.close(fig)
-    return out
+    return save_figure(fig, path)

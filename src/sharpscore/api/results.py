@@ -22,8 +22,38 @@ def _round(v, nd=4):
     return None if v is None else round(float(v), nd)
 
 
+class _Totals:
+    """Expected totals from ``distributions`` and JSON output, shared by the result types."""
+
+    distributions: dict[str, np.ndarray]
+
+    @property
+    def erosion(self) -> float:
+        return expected_value(self.distributions["erosion"])
+
+    @property
+    def jsn(self) -> float:
+        return expected_value(self.distributions["jsn"])
+
+    @property
+    def total(self) -> float:
+        return expected_value(self.distributions["total"])
+
+    def to_dict(self) -> dict[str, Any]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def to_json(self, path: str | Path | None = None, indent: int = 1) -> str:
+        """The result as JSON text; also written atomically to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=indent) + "\n"
+        if path is not None:
+            from .._fsutil import atomic_write_text
+
+            atomic_write_text(path, text)
+        return text
+
+
 @dataclass
-class RadiographScore:
+class RadiographScore(_Totals):
     """SvdH scores of one hand or foot radiograph.
 
     ``region``: 'LH', 'RH', 'LF' or 'RF'. ``landmarks``: ``{name: (x_px, y_px, confidence)}`` in the
@@ -51,18 +81,6 @@ class RadiographScore:
     radiograph: Any = field(default=None, repr=False)
     region_scores: RegionScores | None = field(default=None, repr=False)
 
-    @property
-    def erosion(self) -> float:
-        return expected_value(self.distributions["erosion"])
-
-    @property
-    def jsn(self) -> float:
-        return expected_value(self.distributions["jsn"])
-
-    @property
-    def total(self) -> float:
-        return expected_value(self.distributions["total"])
-
     def joint(self, site: str) -> JointScore:
         for j in self.joints:
             if j.site == site:
@@ -82,15 +100,6 @@ class RadiographScore:
                         for k, v in j.to_dict().items()} for j in self.joints],
             "model": dict(self.model), "disclaimer": DISCLAIMER,
         }
-
-    def to_json(self, path: str | Path | None = None, indent: int = 1) -> str:
-        """The result as JSON text; also written atomically to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=indent) + "\n"
-        if path is not None:
-            from .._fsutil import atomic_write_text
-
-            atomic_write_text(path, text)
-        return text
 
     def to_dataframe(self):
         """One row per scored site (requires pandas)."""
@@ -123,7 +132,7 @@ class RadiographScore:
 
 
 @dataclass
-class PatientScore:
+class PatientScore(_Totals):
     """SvdH scores of one patient over the regions given (any subset of LH, RH, LF, RF)."""
 
     patient_id: str
@@ -132,18 +141,6 @@ class PatientScore:
     intervals: dict[str, tuple[float, float]]
     coverage: float = 0.9
     missing_regions: list[str] = field(default_factory=list)
-
-    @property
-    def erosion(self) -> float:
-        return expected_value(self.distributions["erosion"])
-
-    @property
-    def jsn(self) -> float:
-        return expected_value(self.distributions["jsn"])
-
-    @property
-    def total(self) -> float:
-        return expected_value(self.distributions["total"])
 
     @property
     def needs_review(self) -> bool:
@@ -169,10 +166,3 @@ class PatientScore:
                 "needs_review": self.needs_review, "regions": {k: r.to_dict() for k, r in self.regions.items()},
                 "disclaimer": DISCLAIMER}
 
-    def to_json(self, path: str | Path | None = None, indent: int = 1) -> str:
-        text = json.dumps(self.to_dict(), indent=indent) + "\n"
-        if path is not None:
-            from .._fsutil import atomic_write_text
-
-            atomic_write_text(path, text)
-        return text

@@ -13,15 +13,31 @@ import numpy as np  # noqa: E402
 from .._fsutil import atomic_write  # noqa: E402
 
 
-def draw_landmarks(loc, path: str | Path, max_side: int = 1400) -> Path:
-    """The radiograph with each landmark marked, green (confident) to red (unsure), and named."""
-    rg = loc.radiograph
+def radiograph_axes(rg, max_side: int = 1400):
+    """A figure showing ``rg`` at most ``max_side`` pixels across; returns (figure, axes, step),
+    where image pixel coordinates divided by ``step`` are plot coordinates."""
     if rg is None:
-        raise ValueError("this JointLocations holds no radiograph to draw on")
+        raise ValueError("this result holds no radiograph to draw on")
     step = max(1, int(np.ceil(max(rg.shape) / max_side)))
     pix = rg.pixels[::step, ::step]
     fig, ax = plt.subplots(figsize=(pix.shape[1] / 100, pix.shape[0] / 100), dpi=100)
     ax.imshow(pix, cmap="gray", vmin=0, vmax=1)
+    return fig, ax, step
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """Tight layout, atomic PNG write, figure closed."""
+    ax = fig.axes[0]
+    ax.axis("off")
+    fig.tight_layout()
+    out = atomic_write(path, lambda p: fig.savefig(p, format="png"))
+    plt.close(fig)
+    return out
+
+
+def draw_landmarks(loc, path: str | Path, max_side: int = 1400) -> Path:
+    """The radiograph with each landmark marked, green (confident) to red (unsure), and named."""
+    fig, ax, step = radiograph_axes(loc.radiograph, max_side)
     cmap = plt.get_cmap("RdYlGn")
     for name, (x, y, c) in loc.landmarks.items():
         ax.plot(x / step, y / step, "o", ms=5, mfc="none", mec=cmap(float(c)), mew=1.5)
@@ -30,8 +46,4 @@ def draw_landmarks(loc, path: str | Path, max_side: int = 1400) -> Path:
     if loc.flags:
         title += "\nflags: " + ", ".join(loc.flags[:6]) + (" ..." if len(loc.flags) > 6 else "")
     ax.set_title(title + "\nresearch use only", fontsize=7)
-    ax.axis("off")
-    fig.tight_layout()
-    out = atomic_write(path, lambda p: fig.savefig(p, format="png"))
-    plt.close(fig)
-    return out
+    return save_figure(fig, path)
