@@ -30,8 +30,9 @@ def test_few_step_training_and_reload(ra2_cohort, tmp_path):
                 model=TINY)
     assert res["epochs_run"] == 2 and "val_qwk_mean" in res["history"][-1]
     meta = json.loads((tmp_path / "run" / "best.json").read_text())
-    assert meta["task"] == "scorer" and meta["spec"]["size"] == 48
+    assert meta["task"] == "scorer" and meta["spec"]["size"] == 48 and meta["trained_on"] == ["ra2"]
     scorer = load_scorer(tmp_path / "run" / "best.pt")
+    assert scorer.trained_on == ("ra2",)  # a cohort of one's own: no phantoms-only flag
     ck = torch.load(tmp_path / "run" / "best.pt", weights_only=True)
     assert torch.equal(scorer.nets[0].state_dict()["site.weight"], ck["model"]["site.weight"])
     assert (tmp_path / "run" / "config.yaml").exists()

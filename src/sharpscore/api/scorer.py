@@ -60,6 +60,9 @@ class Scorer:
 
     def _result(self, rg, loc, region_scores, explain: bool) -> RadiographScore:
         flags = list(loc.flags) + review_flags(rg, loc, region_scores, self.review)
+        if tuple(self.joint_scorer.trained_on) == ("phantom",):
+            # A scorer that never saw a real film: every real film is outside what it was trained on.
+            flags.append("scorer_trained_on_phantoms_only")
         res = RadiographScore(region=loc.region, landmarks=dict(loc.landmarks), joints=region_scores.joints,
                               intervals=dict(region_scores.intervals), distributions=region_scores.distributions,
                               flags=flags, needs_review=needs_review(flags), coverage=self.joint_scorer.coverage,

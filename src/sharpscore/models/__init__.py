@@ -26,6 +26,7 @@ class ModelInfo:
     card: Path | None
     summary: str
     calibration_sha256: str | None = None  # of <weights stem>.calibration.json, when the bundle has one
+    trained_on: tuple[str, ...] = ()  # data source types of its training (e.g. ("phantom",))
 
 
 def _entries() -> list[dict]:
@@ -42,7 +43,8 @@ def available(task: str | None = None) -> list[ModelInfo]:
             out.append(ModelInfo(task=e["task"], name=e["name"], weights=_DIR / "weights" / e["weights"],
                                  sha256=e["sha256"], card=(_DIR / "cards" / e["card"]) if e.get("card") else None,
                                  summary=e.get("summary", ""),
-                                 calibration_sha256=e.get("calibration_sha256")))
+                                 calibration_sha256=e.get("calibration_sha256"),
+                                 trained_on=tuple(e.get("trained_on", ()))))
     return out
 
 
@@ -121,13 +123,14 @@ def _load_scorer_cached(paths: tuple[str, ...], device: str, tta: bool, stamp=No
     from ..calibration import load_calibration
     from ..scoring import JointScorer, ScorerNet, ScorerSpec
 
-    nets, calibration = [], {}
+    nets, calibration, trained_on = [], {}, set()
     for path in paths:
         try:
             ck = torch.load(path, map_location="cpu", weights_only=True)
             meta = json.loads(ck["meta"])
             if meta.get("task") != "scorer":
                 raise KeyError(f"task is {meta.get('task')!r}")
+            trained_on.update(meta.get("trained_on", ()))
             net = ScorerNet(ScorerSpec(**meta["spec"]))
             net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ck["model"].items()})
         except (OSError, KeyError, RuntimeError, ValueError) as exc:
@@ -136,7 +139,9 @@ def _load_scorer_cached(paths: tuple[str, ...], device: str, tta: bool, stamp=No
     cal = calibration_path(paths[0])
     if cal.exists():
         calibration = load_calibration(cal)
-    return JointScorer(nets, device=device, calibration=calibration, tta=tta)
+    scorer = JointScorer(nets, device=device, calibration=calibration, tta=tta)
+    scorer.trained_on = tuple(sorted(trained_on))
+    return scorer
 
 
 def load_scorer(model: str | Path = "default", device: str | None = None, *, tta: bool = False):
@@ -161,4 +166,7 @@ def load_scorer(model: str | Path = "default", device: str | None = None, *, tta
         if not cal.exists():
             raise ModelError(f"{cal}: the calibration of model {m.name!r} is missing")
         verify(cal, m.calibration_sha256)
-    return _load_scorer_cached((str(m.weights),), device, tta)
+    scorer = _load_scorer_cached((str(m.weights),), device, tta)
+    if m.trained_on:
+        scorer.trained_on = m.trained_on
+    return scorer

@@ -133,6 +133,7 @@ class JointScorer:
         self.calibration = calibration or {}
         self.coverage = coverage
         self.tta = tta
+        self.trained_on: tuple[str, ...] = ()  # data source types the weights were trained on
 
     # -- network ---------------------------------------------------------------------------------
     @torch.inference_mode()

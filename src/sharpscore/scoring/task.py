@@ -264,4 +264,6 @@ class ScorerTask:
         return out
 
     def export_metadata(self) -> dict:
-        return {"spec": self.spec.model_dump(mode="json"), "sites": [list(s) for s in SITE_LIST], "heads": HEADS}
+        trained_on = sorted({src.type for src in self.config.data.sources})  # what this run's weights last saw
+        return {"spec": self.spec.model_dump(mode="json"), "sites": [list(s) for s in SITE_LIST], "heads": HEADS,
+                "trained_on": trained_on}
