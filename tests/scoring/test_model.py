@@ -90,3 +90,31 @@ def test_ensemble_averages_members():
         want = (a(_normalise(x), s)["jsn"] + b(_normalise(x), s)["jsn"]) / 2
     got = JointScorer([a, b]).logits(x, s)["jsn"]
     assert torch.allclose(got, want, atol=1e-5)
+
+
+def test_batching_across_radiographs_gives_the_same_scores(phantoms):
+    hand, foot = phantoms
+    items = [(hand.radiograph.pixels, hand.radiograph.spacing_mm, hand.landmarks, "RH"),
+             (foot.radiograph.pixels, foot.radiograph.spacing_mm, foot.landmarks, "LF")]
+    scorer = JointScorer(ScorerNet(SMALL))
+    alone = scorer.score_many(items)
+    scorer.batch_across = True  # the GPU path: crops of both films in shared batches of 7
+    together = scorer.score_many(items, batch_size=7)
+    for a, b in zip(alone, together):
+        assert [j.site for j in a.joints] == [j.site for j in b.joints]
+        assert a.total == pytest.approx(b.total, abs=1e-3)
+        assert all(x.erosion == pytest.approx(y.erosion, abs=1e-4) for x, y in zip(a.joints, b.joints)
+                   if x.erosion is not None)
+
+
+def test_test_time_augmentation_averages_views(phantoms):
+    hand, _ = phantoms
+    item = (hand.radiograph.pixels, hand.radiograph.spacing_mm, hand.landmarks, "RH")
+    net = ScorerNet(SMALL)
+    plain = JointScorer(net).score_many([item])[0]
+    tta = JointScorer(net, tta=True).score_many([item])[0]
+    for j in tta.joints:
+        for p in (j.erosion_probs, j.jsn_probs):
+            if p is not None:
+                assert sum(p) == pytest.approx(1.0, abs=1e-6)
+    assert any(abs(a.erosion - b.erosion) > 1e-6 for a, b in zip(plain.joints, tta.joints) if a.erosion is not None)

@@ -134,6 +134,10 @@ class JointScorer:
         self.coverage = coverage
         self.tta = tta
         self.trained_on: tuple[str, ...] = ()  # data source types the weights were trained on
+        # Batch crops of several radiographs through one forward pass (GPU). On CPU each radiograph
+        # gets its own pass: kernels round differently with the batch size, and a radiograph's
+        # scores must not depend on which files it was scored with.
+        self.batch_across = self.device.type != "cpu"
 
     # -- network ---------------------------------------------------------------------------------
     @torch.inference_mode()
@@ -190,12 +194,10 @@ class JointScorer:
         if not all_crops:
             return []
         crops, sites = torch.cat(all_crops), torch.cat(all_sites)
-        if self.device.type == "cpu":
-            # One radiograph per forward pass: CPU kernels round differently with the batch size,
-            # and a radiograph's scores must not depend on which files it was batched with.
-            bounds = [(start, start + n * views) for start, n, views, *_ in spans]
-        else:  # on a GPU, radiographs are batched together for throughput
+        if self.batch_across:
             bounds = [(i, min(i + batch_size, len(crops))) for i in range(0, len(crops), batch_size)]
+        else:
+            bounds = [(start, start + n * views) for start, n, views, *_ in spans]
         chunks = [self.logits(crops[a:b], sites[a:b]) for a, b in bounds if b > a]
         logits = {h: torch.cat([c[h] for c in chunks]) if chunks else torch.zeros(0) for h in HEADS}
         results = []
