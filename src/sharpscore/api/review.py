@@ -27,16 +27,12 @@ class ReviewPolicy:
 
 
 def _hand_scale(landmarks: dict, spacing_mm: tuple[float, float]) -> float | None:
-    """Median ratio of measured to typical adult joint-to-joint distances (mm)."""
-    from ..localize.geometry import _reference_pairs
+    """Hand size relative to the typical adult: the measured pixel size over the one the adult joint
+    distances would imply (:func:`~sharpscore.localize.geometry.estimate_spacing`)."""
+    from ..localize.geometry import estimate_spacing
 
-    ratios = []
-    for a, b, ref in _reference_pairs()["hand"]:
-        if a in landmarks and b in landmarks:
-            d = np.hypot((landmarks[a][0] - landmarks[b][0]) * spacing_mm[1],
-                         (landmarks[a][1] - landmarks[b][1]) * spacing_mm[0])
-            ratios.append(d / ref)
-    return float(np.median(ratios)) if ratios else None
+    adult = estimate_spacing({k: v[:2] for k, v in landmarks.items()}, "hand")
+    return float(min(spacing_mm) / adult) if adult else None
 
 
 def _metal_sites(pixels: np.ndarray, landmarks: dict, spacing_mm: tuple[float, float], sites, fraction: float,
