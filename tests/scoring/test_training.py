@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from sharpscore import schema
+
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {"size": 48, "widths": [8, 8, 16, 16], "hidden": 16, "site_embedding": 4}
 
@@ -99,3 +101,25 @@ def test_finetune_recipe_end_to_end(ra2_cohort, tmp_path, capsys):
     from sharpscore.models import load_scorer
 
     assert "aps/jsn" in load_scorer(run / "best.pt").calibration
+
+
+def test_partial_landmark_files_are_completed_by_the_localiser(ra2_cohort, tmp_path):
+    """RA2-DREAM team files hold finger joints only; the localiser supplies the wrist sites."""
+    import shutil
+
+    from sharpscore.io.labelme import read_labelme, write_labelme
+    from sharpscore.scoring.model import ScorerSpec
+    from sharpscore.scoring.task import ScorerDataset
+    from sharpscore.training.data import RA2DreamSource
+
+    src = sorted(ra2_cohort.glob("*-LH.jpg"))[0]
+    shutil.copy(src, tmp_path / src.name)
+    shutil.copy(ra2_cohort / "training.csv", tmp_path / "training.csv")
+    ours, size = read_labelme(src.with_suffix(".json"))
+    fingers = {k: v for k, v in ours.items() if k == "ip" or k[:3] in ("mcp", "pip")}
+    write_labelme(tmp_path / src.with_suffix(".json").name, fingers, image_path=src.name, image_height=size[0],
+                  image_width=size[1])
+    samples = RA2DreamSource(root=str(tmp_path)).samples()
+    ds = ScorerDataset(samples, ScorerSpec(**TINY), None)
+    assert len(ds.items) == len(schema.HAND_SITES)  # all 22 sites, wrist ones from the localiser
+    assert samples[0].landmarks["mcp2"] == fingers["mcp2"]  # the file's own points win

@@ -83,3 +83,21 @@ def test_manifest_source(tiny_cohort, tmp_path):
     (tmp_path / "bad.csv").write_text("path,patient\nx.jpg,p\n")
     with pytest.raises(ConfigError, match="lacks column"):
         ManifestSource(csv=str(tmp_path / "bad.csv")).samples()
+
+
+def test_ra2_team_landmark_labels_are_renamed(tiny_cohort, tmp_path):
+    import shutil
+
+    from sharpscore.io.labelme import RA2_TEAM_LABELS, read_labelme
+
+    folder = tiny_cohort.folder()
+    src = sorted(folder.glob("*-RH.jpg"))[0]
+    shutil.copy(src, tmp_path / src.name)
+    shutil.copy(folder / "training.csv", tmp_path / "training.csv")
+    ours, size = read_labelme(src.with_suffix(".json"))
+    team = {label: ours[name] for label, name in RA2_TEAM_LABELS["hand"].items()}
+    team["w1"] = (1.0, 2.0)  # a wrist point of theirs that is no SvdH site
+    write_labelme(tmp_path / src.with_suffix(".json").name, team, image_path=src.name, image_height=size[0],
+                  image_width=size[1])
+    (s,) = RA2DreamSource(root=str(tmp_path)).samples()
+    assert set(s.landmarks) == set(RA2_TEAM_LABELS["hand"].values()) and s.landmarks["mcp2"] == ours["mcp2"]

@@ -55,3 +55,27 @@ def read_labelme_extra(path: str | Path) -> tuple[dict[str, tuple[float, float]]
     if doc.get("imageHeight") and doc.get("imageWidth"):
         size = (int(doc["imageHeight"]), int(doc["imageWidth"]))
     return points, size, dict(doc.get("sharpscore") or {})
+
+
+# Labels of the RA2-DREAM landmark files published by a challenge team (github.com/ChenfuShi/
+# RA2_alpine_lads), and sharpscore's names for them. Their wrist points w1-w3 are not SvdH sites.
+RA2_TEAM_LABELS: dict[str, dict[str, str]] = {
+    "hand": {"0_mcp_ip": "ip", "1_pip_2": "pip2", "2_pip_3": "pip3", "3_pip_4": "pip4", "4_pip_5": "pip5",
+             "5_mcp_1": "mcp1", "6_mcp_2": "mcp2", "7_mcp_3": "mcp3", "8_mcp_4": "mcp4", "9_mcp_5": "mcp5"},
+    "foot": {"mtp": "ip", "mtp_1": "mtp1", "mtp_2": "mtp2", "mtp_3": "mtp3", "mtp_4": "mtp4", "mtp_5": "mtp5"},
+}
+
+
+def sharpscore_names(points: dict[str, tuple[float, float]], kind: str) -> dict[str, tuple[float, float]]:
+    """``points`` with RA2-DREAM team labels (``5_mcp_1``, ``mtp_3``, ...) renamed to sharpscore's
+    landmark names; names that are already sharpscore's are kept, others are dropped."""
+    from .. import schema
+
+    names = set(schema.landmarks(kind))
+    table = RA2_TEAM_LABELS[kind]
+    out = {}
+    for label, xy in points.items():
+        name = table.get(label, label)
+        if name in names:
+            out[name] = xy
+    return out

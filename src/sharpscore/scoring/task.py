@@ -60,8 +60,8 @@ class ScorerDataset(Dataset):
     """One item per (radiograph, scored site): ``crop`` (C, S, S) standardised, ``site`` index,
     ``erosion`` and ``jsn`` grades (-1 where not scored or unknown), ``foot`` (1 for a foot site).
 
-    Radiographs without landmark files are localised by the shipped localiser; radiographs without
-    grades are skipped."""
+    Radiographs without landmark files (or whose files lack some sites) are localised by the shipped
+    localiser, which supplies the missing sites; radiographs without grades are skipped."""
 
     def __init__(self, samples: list[Sample], spec: ScorerSpec, augment: ScorerAugment | None, seed: int = 0,
                  sites: list[str] | None = None, localizer: str = "default"):
@@ -77,11 +77,15 @@ class ScorerDataset(Dataset):
         loc = None
         for s in tqdm([s for s in unique.values() if s.grades], desc="caching images", unit="img", leave=False,
                       mininterval=5):
-            if s.landmarks is None:
+            needed = {site.name for site in schema.sites(s.region)}
+            if s.landmarks is None or not needed <= set(s.landmarks):
+                # no landmark file, or one with some sites only (e.g. the RA2-DREAM team files have
+                # no wrist sites): the shipped localiser supplies the missing ones
                 loc = loc or _load_localizer(localizer)
-                s.landmarks = _localise(loc, s)
-                if s.landmarks is None:
+                found = _localise(loc, s)
+                if found is None and s.landmarks is None:
                     continue
+                s.landmarks = {**(found or {}), **(s.landmarks or {})}
             c = cache_sample(s, spec.cache_mm_per_px)
             if c is None:
                 continue

@@ -23,17 +23,15 @@ import numpy as np
 
 __all__ = ["ShapeModel", "load_shape_model", "fit_shape_model", "HAND_POINTS", "FOOT_POINTS"]
 
+from ..io.labelme import RA2_TEAM_LABELS
+
 log = logging.getLogger(__name__)
 
 # Points of the RA2-DREAM landmark files, renamed to sharpscore's names (w1-w3: wrist points,
 # w1 radial, w3 ulnar).
 HAND_POINTS = ("ip", "pip2", "pip3", "pip4", "pip5", "mcp1", "mcp2", "mcp3", "mcp4", "mcp5", "w1", "w2", "w3")
 FOOT_POINTS = ("ip", "mtp1", "mtp2", "mtp3", "mtp4", "mtp5")
-_FILE_LABELS = {
-    "hand": ("0_mcp_ip", "1_pip_2", "2_pip_3", "3_pip_4", "4_pip_5", "5_mcp_1", "6_mcp_2", "7_mcp_3",
-             "8_mcp_4", "9_mcp_5", "w1", "w2", "w3"),
-    "foot": ("mtp", "mtp_1", "mtp_2", "mtp_3", "mtp_4", "mtp_5"),
-}
+_FILE_LABELS = {"hand": tuple(RA2_TEAM_LABELS["hand"]) + ("w1", "w2", "w3"), "foot": tuple(RA2_TEAM_LABELS["foot"])}
 # Absolute scale: mean adult length of the middle finger's proximal phalanx (MCP3 -> PIP3), and
 # of the hallux proximal phalanx (MTP1 -> IP), in mm (anthropometric literature: ~44 and ~31 mm).
 _MM_REFERENCE = {"hand": (("mcp3", "pip3"), 44.0), "foot": (("mtp1", "ip"), 31.0)}

@@ -99,7 +99,7 @@ class RA2DreamSource(_SourceBase):
                 for rec in records:
                     per.setdefault(rec.region, {})[rec.site] = {"erosion": rec.erosion, "jsn": rec.jsn}
                 grades_by_patient[pid] = per
-        from ..io.labelme import read_labelme_extra
+        from ..io.labelme import read_labelme_extra, sharpscore_names
 
         out = []
         for path in sorted(p for p in root.iterdir() if p.suffix.lower() in _IMAGE_EXT):
@@ -110,6 +110,8 @@ class RA2DreamSource(_SourceBase):
             lm_file = path.with_suffix(".json")
             if lm_file.exists():
                 landmarks, _, extra = read_labelme_extra(lm_file)
+                # RA2-DREAM team files label joints "5_mcp_1", "mtp_3", ...: renamed to ours
+                landmarks = sharpscore_names(landmarks, schema.region_kind(m["region"])) or None
                 spacing = tuple(extra["spacing_mm"]) if extra.get("spacing_mm") else None
             elif self.require_landmarks:
                 continue
@@ -239,7 +241,7 @@ class ManifestSource(_SourceBase):
     def samples(self) -> list[Sample]:
         import csv as _csv
 
-        from ..io.labelme import read_labelme_extra
+        from ..io.labelme import read_labelme_extra, sharpscore_names
 
         path = Path(self.csv)
         if not path.is_file():
@@ -272,6 +274,7 @@ class ManifestSource(_SourceBase):
                 landmarks, spacing = None, None
                 if image.with_suffix(".json").exists():
                     landmarks, _, extra = read_labelme_extra(image.with_suffix(".json"))
+                    landmarks = sharpscore_names(landmarks, schema.region_kind(region)) or None
                     spacing = tuple(extra["spacing_mm"]) if extra.get("spacing_mm") else None
                 if self.spacing_mm:
                     spacing = (self.spacing_mm, self.spacing_mm)
