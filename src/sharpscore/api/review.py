@@ -41,8 +41,9 @@ def _metal_sites(pixels: np.ndarray, landmarks: dict, spacing_mm: tuple[float, f
     white) covering more than ``fraction`` of the neighbourhood within ``radius_mm``. The thickest
     bone (distal radius) stays just below saturation on the films checked (bench phantoms: at most
     1% of a 12 mm neighbourhood at >= 0.99)."""
-    ceiling = float(np.percentile(pixels, 99.99))
-    bone = float(np.percentile(pixels, 97))
+    sample = pixels[::4, ::4]  # the film's intensity levels, at 1/16 of the cost of every pixel
+    ceiling = float(np.percentile(sample, 99.99))
+    bone = float(np.percentile(sample, 97))
     if ceiling < 0.99 or ceiling - bone < 0.08:  # nothing saturated above the bone: no metal
         return []
     thr = 0.99
