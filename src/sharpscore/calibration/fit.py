@@ -196,11 +196,12 @@ def calibrate_scorer(config, model: str | Path | None = None) -> dict[str, Any]:
                                "fit_patients": len({s.patient for s in fit}),
                                "eval_patients": len({s.patient for s in held})}
     if held:
-        summary["eval"] = _measure(scorer, held, table_fn=_joint_table)
+        held_regions = [(s, _recalibrated(scorer, s)) for s in held]
+        summary["eval"] = _measure(scorer, held, held_regions)
         rows, truth_rows = [], []
         folder = Path(config.out_dir) / "calibration"
         (folder / "radiographs").mkdir(parents=True, exist_ok=True)
-        for pid, items in sorted(_group([(s, _recalibrated(scorer, s)) for s in held]).items()):
+        for pid, items in sorted(_group(held_regions).items()):
             regs = [r for _, r in items]
             for s, r in items:  # per-joint probabilities, for the reliability diagram of `evaluate`
                 doc = {"patient_id": pid, "region": r.region, "row_region": r.region,
@@ -239,13 +240,13 @@ def _truth_row(pid: str, items) -> dict:
     return schema.records_to_ra2_row(pid, records)
 
 
-def _measure(scorer, held, table_fn) -> dict[str, Any]:
+def _measure(scorer, held, regions) -> dict[str, Any]:
     """Coverage and calibration on the held-out half, before and after calibration."""
     from ..evaluation.joints import calibration_error, mean_set_size, set_coverage
     from ..scoring.patient import patient_distributions
 
     out: dict[str, Any] = {}
-    for head, t in table_fn(held).items():
+    for head, t in _joint_table(held).items():
         raw = np.array(t["probs"])
         truth = np.array(t["truth"])
         cal = scorer.calibrate(raw, head, t["family"])
@@ -253,7 +254,6 @@ def _measure(scorer, held, table_fn) -> dict[str, Any]:
         out[head] = {"n": len(truth), "ece_before": calibration_error(truth, raw)["ece"],
                      "ece_after": calibration_error(truth, cal)["ece"],
                      "set_coverage": set_coverage(truth, sets), "mean_set_size": mean_set_size(sets)}
-    regions = [(s, _recalibrated(scorer, s)) for s in held]
     hits = [float(lo <= _truth_total(s.truth, "total") <= hi) for s, r in regions
             for lo, hi in [scorer.interval(r.distributions["total"], "region")]]
     out["region_total_interval_coverage"] = float(np.mean(hits))
