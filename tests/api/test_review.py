@@ -61,20 +61,3 @@ def test_metal_over_a_joint_is_flagged():
     metal = Radiograph(np.where(disk, 1.0, rg.pixels * 0.85).astype(np.float32), rg.spacing_mm, "x")
     flags = review_flags(metal, loc, rs)
     assert [f for f in flags if f.startswith("metal")] == ["metal_at_joint:mcp3"] and needs_review(flags)
-
-
-@pytest.mark.xfail(strict=True, reason="known limitation: children's hands of the Digital Hand Atlas measure "
-                   "adult-sized joint distances (median 1.01 of the adult reference), so the size rule flags "
-                   "almost none; recognising open growth plates needs a model trained on real adult and child films")
-def test_real_child_hands_are_flagged_as_smaller_than_adult(scorer):
-    from shared_data import shared_path
-
-    img = shared_path("dha-hands", "images")
-    files = sorted(img.glob("*.jpg"))[:6]
-    from sharpscore.io import load_radiograph
-
-    flagged = 0
-    for f in files:
-        res = scorer.score(load_radiograph(f, spacing_mm=0.108075))
-        flagged += any(x.startswith("smaller_than_adult_hand") for x in res.flags)
-    assert flagged >= 4

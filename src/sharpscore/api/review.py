@@ -1,8 +1,9 @@
 """When a reader must look: flags and the ``needs_review`` decision.
 
 Flags that set ``needs_review``: uncertain or conflicting region/laterality, low landmark
-confidence, wide prediction sets, a view other than PA/DP, a hand smaller than an adult's (open
-growth plates likely: the models know adult RA hands), and metal (rings, implants) over a joint.
+confidence, wide prediction sets, a view other than PA/DP, open growth plates (a child's or
+adolescent's hand: the models know adult RA hands; :mod:`.growth_plates`), a hand smaller than an
+adult's, and metal (rings, implants) over a joint.
 ``spacing_estimated`` alone is informational.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import schema
+from .growth_plates import open_growth_plates
 
 __all__ = ["ReviewPolicy", "review_flags", "needs_review", "INFORMATIONAL"]
 
@@ -20,8 +22,13 @@ INFORMATIONAL = ("spacing_estimated",)
 class ReviewPolicy:
     """Thresholds of the review rules (the defaults are what the shipped models were checked with)."""
 
-    def __init__(self, max_set_size: int = 3, min_adult_scale: float = 0.82, metal_fraction: float = 0.03):
+    def __init__(self, max_set_size: int = 3, min_adult_scale: float = 0.82, metal_fraction: float = 0.03,
+                 physis_depth: float = 0.15, physis_joints: int = 4):
         self.max_set_size = max_set_size  # a prediction set of this many grades or more is "wide"
+        # open growth plates: at least physis_joints phalangeal joints with a second trough deeper
+        # than physis_depth (bench/growth_plates.py)
+        self.physis_depth = physis_depth
+        self.physis_joints = physis_joints
         self.min_adult_scale = min_adult_scale  # hand size relative to the adult reference
         self.metal_fraction = metal_fraction  # share of near-saturated pixels around a joint
 
@@ -77,6 +84,11 @@ def review_flags(rg, location, region_scores, policy: ReviewPolicy | None = None
     if view and not any(v in view for v in ("PA", "AP", "DP", "PD")):
         flags.append(f"view_not_pa:{rg.view}")
     kind = schema.region_kind(location.region)
+    if kind == "hand" and location.spacing_mm is not None:
+        suspected, n, checked = open_growth_plates(rg.pixels, location.landmarks, location.spacing_mm,
+                                                   depth=policy.physis_depth, min_joints=policy.physis_joints)
+        if suspected:
+            flags.append(f"open_growth_plates:{n}/{checked}")
     if kind == "hand" and location.spacing_mm is not None and location.spacing_source != "estimated from anatomy":
         scale = _hand_scale(location.landmarks, location.spacing_mm)
         if scale is not None and scale < policy.min_adult_scale:
