@@ -72,3 +72,35 @@ def test_ddp_on_gloo_with_two_processes(tmp_path, tiny_cohort):
     rows = list(csv.DictReader((tmp_path / "ddp" / "metrics.csv").open()))
     assert len(rows) == 1  # rank 0 alone logs
     assert (tmp_path / "ddp" / "best.pt").exists()
+
+
+def test_wider_wrist_crops_are_trained_and_used(tmp_path, tiny_cohort):
+    from sharpscore.localize.predict import Localizer
+    from sharpscore.localize.task import LocalizerDataset, LocalizerTask
+    from sharpscore.localize.template import WRIST
+    from sharpscore.training.data import load_samples
+
+    cfg = tiny_config(tmp_path / "w", tiny_cohort, epochs=1,
+                      model={"coarse_size": 64, "fine_size": 32, "wrist_fine_size": 48,
+                             "coarse_features": [4, 4, 8, 8, 16, 4], "fine_features": [4, 4, 8, 8, 16, 4]},
+                      augment={"fine_per_image": 2, "wrist_per_image": 3})
+    task = LocalizerTask(cfg)
+    samples = [s for s in load_samples(cfg.data.sources) if s.region in ("LH", "RH")][:1]
+    item = LocalizerDataset(samples, task.spec, task.augment)[0]
+    assert item["wrist_fine"].shape == (3, 1, 48, 48) and item["fine"].shape == (2, 1, 32, 32)
+    assert item["wrist_fine_valid"].sum() == 3  # a hand: every wrist crop holds a wrist site
+    result = Trainer(cfg).fit()
+    assert result["epochs_run"] == 1
+    rows = list(csv.DictReader((tmp_path / "w" / "metrics.csv").open()))
+    assert float(rows[0]["train_wrist"]) > 0
+
+    net = task.build_model()
+    loc = Localizer(net)
+    sizes = []
+    net.fine = lambda x: (sizes.append(x.shape[-1]), torch.zeros(x.shape[0], 32, *x.shape[-2:]))[1]
+    coarse = {n: (100.0, 100.0, 1.0) for n in ("mcp2", "pip2", *WRIST)}
+    loc._refine(torch.rand(300, 300), (0.2, 0.2), coarse, "hand")
+    assert sorted(sizes) == [32, 48]
+    sizes.clear()
+    loc._refine(torch.rand(300, 300), (0.2, 0.2), {"mtp1": (100.0, 100.0, 1.0)}, "foot")
+    assert sizes == [32]

@@ -18,6 +18,10 @@ class LocalizerSpec(ConfigModel):
     coarse_size: int = 192  # letterboxed whole-image input (about 1.3 mm/px for a hand)
     fine_size: int = 64  # refinement crop, pixels
     fine_mm_per_px: float = 0.25  # refinement crop resolution
+    # Wider refinement crop for the wrist sites (same network, same resolution): the scaphoid is
+    # longer than a 16 mm crop and the radius site lies inside the bone, so their positions need
+    # context. None: wrist sites use ``fine_size`` too (older bundles).
+    wrist_fine_size: int | None = None
     coarse_features: tuple[int, int, int, int, int, int] = (16, 16, 32, 64, 128, 32)
     fine_features: tuple[int, int, int, int, int, int] = (8, 16, 32, 64, 96, 16)
     coarse_sigma_px: float = 3.0
@@ -38,9 +42,12 @@ class LocalizerNet(nn.Module):
         self.coarse_net = BasicUNet(spatial_dims=2, in_channels=1, out_channels=n, features=self.spec.coarse_features)
         self.fine_net = BasicUNet(spatial_dims=2, in_channels=1, out_channels=n, features=self.spec.fine_features)
 
-    def forward(self, coarse: torch.Tensor, fine: torch.Tensor):
-        """Both stages in one call (what training and DistributedDataParallel use)."""
-        return self.coarse_net(coarse), self.fine_net(fine)
+    def forward(self, coarse: torch.Tensor, fine: torch.Tensor, wrist: torch.Tensor | None = None):
+        """Both stages in one call (what training and DistributedDataParallel use); ``wrist``: the
+        wider wrist crops, refined by the same fine network (a third output when given)."""
+        if wrist is None:
+            return self.coarse_net(coarse), self.fine_net(fine)
+        return self.coarse_net(coarse), self.fine_net(fine), self.fine_net(wrist)
 
     def clip_groups(self) -> dict[str, list[nn.Parameter]]:
         """Parameter groups whose gradients are clipped separately: one head's large gradients

@@ -134,6 +134,10 @@ class Localizer:
                 spacing, spacing_source = (est, est), "estimated from anatomy"
                 flags.append("spacing_estimated")
         seeds = None
+        if spacing is not None:
+            # Two digit joints on one spot (a channel latched onto a neighbour): the misplaced one
+            # is searched again where the rest of the hand puts it, and does not seed the wrist.
+            coarse = _demote_collisions(coarse, spacing, kind, reseed=True)
         if kind == "hand" and spacing is not None:
             # Wrist sites: seeded from the finger joints through the hand template (the coarse
             # heatmaps do not separate the crowded carpal sites), then found by the fine stage.
@@ -160,26 +164,29 @@ class Localizer:
         work = shrink(img, f)
         fy, fx = img.shape[0] / work.shape[0], img.shape[1] / work.shape[1]
         work_spacing = (spacing[0] * fy, spacing[1] * fx)
-        names = list(coarse)
         to_work = np.linalg.inv(scale_matrix(fx, fy))
-        mats = []
-        for n in names:
-            cx, cy = (to_work @ np.array([coarse[n][0], coarse[n][1], 1.0]))[:2]
-            mats.append(crop_matrix((cx, cy), spec.fine_size, work_spacing, spec.fine_mm_per_px))
-        crops = warp(work, np.stack(mats), spec.fine_size).to(self.device)
-        out = self.net.fine(crops).float().cpu()
-        chans = torch.tensor([channel_index(kind, n) for n in names])
-        sel = out[torch.arange(len(names)), chans]
-        xy, conf = decode_heatmaps(sel)
-        refined = {}
         back = scale_matrix(fx, fy)
-        for i, n in enumerate(names):
-            p = back @ mats[i] @ np.array([float(xy[i, 0]), float(xy[i, 1]), 1.0])
-            # A refinement that wanders far from the coarse estimate is not trusted.
-            dist_mm = np.hypot((p[0] - coarse[n][0]) * spacing[1], (p[1] - coarse[n][1]) * spacing[0])
-            c = float(conf[i]) * (1.0 if dist_mm < 0.4 * spec.fine_size * spec.fine_mm_per_px else 0.3)
-            refined[n] = (float(p[0]), float(p[1]), min(c, max(coarse[n][2], c)))
-        return refined
+        groups: dict[int, list[str]] = {}
+        for n in coarse:
+            wide = spec.wrist_fine_size and kind == "hand" and n in WRIST
+            groups.setdefault(spec.wrist_fine_size if wide else spec.fine_size, []).append(n)
+        refined = {}
+        for size, names in groups.items():
+            mats = []
+            for n in names:
+                cx, cy = (to_work @ np.array([coarse[n][0], coarse[n][1], 1.0]))[:2]
+                mats.append(crop_matrix((cx, cy), size, work_spacing, spec.fine_mm_per_px))
+            crops = warp(work, np.stack(mats), size).to(self.device)
+            out = self.net.fine(crops).float().cpu()
+            chans = torch.tensor([channel_index(kind, n) for n in names])
+            xy, conf = decode_heatmaps(out[torch.arange(len(names)), chans])
+            for i, n in enumerate(names):
+                p = back @ mats[i] @ np.array([float(xy[i, 0]), float(xy[i, 1]), 1.0])
+                # A refinement that wanders far from the coarse estimate is not trusted.
+                dist_mm = np.hypot((p[0] - coarse[n][0]) * spacing[1], (p[1] - coarse[n][1]) * spacing[0])
+                c = float(conf[i]) * (1.0 if dist_mm < 0.4 * size * spec.fine_mm_per_px else 0.3)
+                refined[n] = (float(p[0]), float(p[1]), min(c, max(coarse[n][2], c)))
+        return {n: refined[n] for n in coarse}
 
     def _second_wrist_pass(self, img: torch.Tensor, spacing, landmarks: dict, kind: str) -> dict:
         """Refit the template to the finger joints and the wrist sites found so far (dropping
@@ -233,11 +240,13 @@ _DIGIT_JOINTS = ("ip", "pip", "dip", "mcp", "mtp")
 COLLISION_MM = 4.0  # distinct finger/toe joints of an adult are never this close
 
 
-def _demote_collisions(landmarks: dict, spacing: tuple[float, float], kind: str) -> dict:
+def _demote_collisions(landmarks: dict, spacing: tuple[float, float], kind: str, *, reseed: bool = False) -> dict:
     """Two finger (or toe) joints found on the same spot: one is on a joint that is not its own (a
     missing or hidden digit makes its channel latch onto a neighbour). On a hand, the one farther
     from where the rest of the hand puts it (the mean template fitted to the other joints) loses its
-    confidence; on a foot, the weaker one (both when equally strong). It is then flagged, not trusted."""
+    confidence; on a foot, the weaker one (both when equally strong). It is then flagged, not trusted.
+    With ``reseed`` a hand's loser is also moved to where the template puts it (for the fine stage
+    to search there)."""
     names = [n for n in landmarks if n == "ip" or n[:3] in _DIGIT_JOINTS]
     out = dict(landmarks)
     for i, a in enumerate(names):
@@ -246,6 +255,7 @@ def _demote_collisions(landmarks: dict, spacing: tuple[float, float], kind: str)
             if np.hypot((xa - xb) * spacing[1], (ya - yb) * spacing[0]) >= COLLISION_MM:
                 continue
             losers = [n for n, c, other in ((a, ca, cb), (b, cb, ca)) if c <= other + 0.05]
+            pred = None
             if kind == "hand":
                 rest = {k: v for k, v in landmarks.items() if k not in (a, b) and v[2] >= LOW_CONFIDENCE}
                 if len(rest) >= 6:
@@ -255,6 +265,8 @@ def _demote_collisions(landmarks: dict, spacing: tuple[float, float], kind: str)
                     losers = [max(off, key=off.get)]
             for n in losers:
                 x, y, c = out[n]
+                if reseed and pred is not None:
+                    x, y = pred[n]
                 out[n] = (x, y, min(c, 0.25 * landmarks[n][2]))
     return out
 

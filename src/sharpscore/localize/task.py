@@ -19,6 +19,7 @@ from ..training.cache import cache_sample
 from .geometry import CHANNELS, channel_index, crop_matrix, letterbox_matrix, warp, warp_points
 from .model import LocalizerNet, LocalizerSpec
 from .predict import Localizer, scale_matrix, shrink
+from .template import WRIST
 
 __all__ = ["LocalizerAugment", "LocalizerDataset", "LocalizerTask"]
 
@@ -38,6 +39,8 @@ class LocalizerAugment(ConfigModel):
     fine_rotate_deg: float = 12.0
     fine_scale: tuple[float, float] = (0.9, 1.1)
     fine_per_image: int = 8
+    wrist_per_image: int = 4  # wider wrist crops per hand (models with ``wrist_fine_size``)
+    wrist_jitter_mm: float = 4.0  # wrist seeds from the template are off by a few mm
 
 
 class LocalizerDataset(Dataset):
@@ -111,30 +114,45 @@ class LocalizerDataset(Dataset):
                         target[i] = h
                         mask[i] = 1.0
         # ---- fine crops around (jittered) landmarks at fine_mm_per_px
-        k = a.fine_per_image if a else 8
-        s = spec.fine_size
+        present = [n for n in (item.landmarks or {}) if kind and n in schema.landmarks(kind)]
+        out = {"coarse": coarse, "coarse_target": torch.from_numpy(target), "coarse_mask": torch.from_numpy(mask)}
+        out.update(self._fine_crops(img, item, kind, present, a.fine_per_image if a else 8, spec.fine_size,
+                                    a.fine_jitter_mm if a else 0.0, rng))
+        if spec.wrist_fine_size:
+            # Wider crops of the wrist sites (hands only): the same fine network learns their context.
+            wrist = [n for n in present if kind == "hand" and n in WRIST]
+            out.update({f"wrist_{k}": v for k, v in self._fine_crops(
+                img, item, kind, wrist, a.wrist_per_image if a else 0, spec.wrist_fine_size,
+                a.wrist_jitter_mm if a else 0.0, rng).items()})
+        return out
+
+    def _fine_crops(self, img: torch.Tensor, item, kind: str | None, names: list[str], k: int, s: int,
+                    jitter_mm: float, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        """``k`` crops of ``s`` px at fine_mm_per_px around jittered landmarks drawn from ``names``
+        (all marked invalid when ``names`` is empty)."""
+        a, spec = self.augment, self.spec
         fine = torch.zeros(k, 1, s, s)
         fine_target = np.zeros((k, s, s), np.float32)
         fine_chan = np.zeros(k, np.int64)
         fine_valid = np.zeros(k, np.float32)
-        present = [n for n in (item.landmarks or {}) if kind and n in schema.landmarks(kind)]
-        if present:
-            chosen = rng.choice(present, size=k, replace=len(present) < k)
+        if names and k:
+            chosen = rng.choice(names, size=k, replace=len(names) < k)
+            heatmap = self.fine_heatmap if s == spec.fine_size else GenerateHeatmap(
+                sigma=spec.fine_sigma_px, spatial_shape=(s, s))
             mats = []
             for j, n in enumerate(chosen):
-                jitter = rng.normal(0, (a.fine_jitter_mm if a else 0.0) / item.mm_per_px, 2)
+                jitter = rng.normal(0, jitter_mm / item.mm_per_px, 2)
                 centre = np.asarray(item.landmarks[n]) + jitter
                 mats.append(crop_matrix(centre, s, (item.mm_per_px,) * 2, spec.fine_mm_per_px,
                                         rotate_deg=float(rng.uniform(-a.fine_rotate_deg, a.fine_rotate_deg)) if a else 0.0,
                                         scale=float(rng.uniform(*a.fine_scale)) if a else 1.0))
                 p = warp_points(np.array([item.landmarks[n]]), mats[-1])[0]
                 if 0 <= p[0] < s - 1 and 0 <= p[1] < s - 1:
-                    fine_target[j] = np.asarray(self.fine_heatmap(p[None, ::-1].copy()))[0]
+                    fine_target[j] = np.asarray(heatmap(p[None, ::-1].copy()))[0]
                 fine_chan[j] = channel_index(kind, n)
                 fine_valid[j] = 1.0
             fine = self._intensity(warp(img, np.stack(mats), s), rng)
-        return {"coarse": coarse, "coarse_target": torch.from_numpy(target), "coarse_mask": torch.from_numpy(mask),
-                "fine": fine, "fine_target": torch.from_numpy(fine_target), "fine_chan": torch.from_numpy(fine_chan),
+        return {"fine": fine, "fine_target": torch.from_numpy(fine_target), "fine_chan": torch.from_numpy(fine_chan),
                 "fine_valid": torch.from_numpy(fine_valid)}
 
 
@@ -203,17 +221,34 @@ class LocalizerTask:
     def loss(self, model: LocalizerNet, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         b, k = batch["fine_chan"].shape
         s = self.spec.fine_size
-        coarse_out, fine_out = model(batch["coarse"], batch["fine"].reshape(b * k, 1, s, s))
+        wrist = "wrist_fine" in batch and batch["wrist_fine"].shape[1] > 0
+        if wrist:
+            ws = self.spec.wrist_fine_size
+            coarse_out, fine_out, wrist_out = model(batch["coarse"], batch["fine"].reshape(b * k, 1, s, s),
+                                                    batch["wrist_fine"].reshape(-1, 1, ws, ws))
+        else:
+            coarse_out, fine_out = model(batch["coarse"], batch["fine"].reshape(b * k, 1, s, s))
         l_coarse = _heatmap_loss(coarse_out, batch["coarse_target"], batch["coarse_mask"], self.spec.coarse_sigma_px)
         c_coarse = _coordinate_loss(coarse_out, batch["coarse_target"], batch["coarse_mask"], self.beta)
-        sel = fine_out[torch.arange(b * k), batch["fine_chan"].reshape(-1)]
-        fine_t = batch["fine_target"].reshape(b * k, s, s)
-        fine_v = batch["fine_valid"].reshape(-1)
-        l_fine = _heatmap_loss(sel, fine_t, fine_v, self.spec.fine_sigma_px)
-        c_fine = _coordinate_loss(sel, fine_t, fine_v, self.beta)
+        l_fine, c_fine = self._fine_loss(fine_out, batch, "")
         loss = l_coarse + l_fine + self.coord_weight * (c_coarse + c_fine)
-        return loss, {"coarse": l_coarse.item(), "fine": l_fine.item(),
-                      "coarse_px": c_coarse.item() * self.spec.coarse_size, "fine_px": c_fine.item() * s}
+        parts = {"coarse": l_coarse.item(), "fine": l_fine.item(),
+                 "coarse_px": c_coarse.item() * self.spec.coarse_size, "fine_px": c_fine.item() * s}
+        if wrist:
+            l_wrist, c_wrist = self._fine_loss(wrist_out, batch, "wrist_")
+            loss = loss + l_wrist + self.coord_weight * c_wrist
+            parts.update(wrist=l_wrist.item(), wrist_px=c_wrist.item() * self.spec.wrist_fine_size)
+        return loss, parts
+
+    def _fine_loss(self, out: torch.Tensor, batch: dict[str, torch.Tensor], prefix: str):
+        """Heatmap and coordinate loss of each crop's own landmark channel."""
+        s = out.shape[-1]
+        chan = batch[f"{prefix}fine_chan"].reshape(-1)
+        sel = out[torch.arange(out.shape[0]), chan]
+        target = batch[f"{prefix}fine_target"].reshape(-1, s, s)
+        valid = batch[f"{prefix}fine_valid"].reshape(-1)
+        return (_heatmap_loss(sel, target, valid, self.spec.fine_sigma_px),
+                _coordinate_loss(sel, target, valid, self.beta))
 
     @torch.no_grad()
     def validate(self, model: LocalizerNet, dataset: LocalizerDataset) -> dict[str, float]:

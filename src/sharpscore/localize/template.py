@@ -132,19 +132,21 @@ def fit_template(points: dict[str, tuple[float, float]], spacing_mm: tuple[float
 
 def wrist_from_fingers(landmarks: dict, spacing_mm: tuple[float, float], min_confidence: float = 0.5) \
         -> dict[str, tuple[float, float]] | None:
-    """Wrist positions (pixels) predicted from the finger joints by the shipped regression; when a
-    finger joint is unsure, from the mean template fitted to the confident ones; None with fewer
-    than six of them."""
+    """Wrist positions (pixels) predicted from the finger joints by the shipped regression; an
+    unsure finger joint is first put where the mean template, fitted to the confident ones, has it
+    (the regression, unlike the rigid template, follows the spread of the fingers); None with fewer
+    than six confident finger joints."""
     use = {k: landmarks[k] for k in ANCHORS if k in landmarks and landmarks[k][2] >= min_confidence}
     if len(use) < 6:
         return None
+    filled = {k: v[:2] for k, v in use.items()}
     if len(use) < len(ANCHORS):
         pred, _ = fit_template(use, spacing_mm)
-        return {k: pred[k] for k in WRIST}
+        filled.update({k: pred[k] for k in ANCHORS if k not in use})
     reg = _regression()
     sr, sc = spacing_mm
     to_mm = np.array([sc, sr])
-    pts = np.array([landmarks[k][:2] for k in ANCHORS]) * to_mm
+    pts = np.array([filled[k] for k in ANCHORS]) * to_mm
     s, r, t = similarity_fit(pts, reg["reference"])  # image (mm) -> reference frame, reflection allowed
     x = (s * pts @ r.T + t).reshape(1, -1)
     y = (x @ reg["coef"].T + reg["intercept"]).reshape(-1, 2)
