@@ -133,11 +133,13 @@ class Localizer:
             if est is not None:
                 spacing, spacing_source = (est, est), "estimated from anatomy"
                 flags.append("spacing_estimated")
-        seeds = None
+        seeds, demoted = None, {}
         if spacing is not None:
             # Two digit joints on one spot (a channel latched onto a neighbour): the misplaced one
             # is searched again where the rest of the hand puts it, and does not seed the wrist.
+            before = coarse
             coarse = _demote_collisions(coarse, spacing, kind, reseed=True)
+            demoted = {n: v[2] for n, v in coarse.items() if v[2] < before[n][2]}
         if kind == "hand" and spacing is not None:
             # Wrist sites: seeded from the finger joints through the hand template (the coarse
             # heatmaps do not separate the crowded carpal sites), then found by the fine stage.
@@ -150,6 +152,8 @@ class Localizer:
             if kind == "hand" and seeds is not None:
                 landmarks.update(self._second_wrist_pass(img, spacing, landmarks, kind))
         if spacing is not None:
+            # a re-searched joint stays unsure: the fine stage finds it, or answers on empty film
+            landmarks.update({n: (*landmarks[n][:2], min(landmarks[n][2], c)) for n, c in demoted.items()})
             landmarks = _demote_collisions(landmarks, spacing, kind)
         for name, (_, _, c) in landmarks.items():
             if c < LOW_CONFIDENCE:
