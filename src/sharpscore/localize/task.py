@@ -61,6 +61,8 @@ class LocalizerDataset(Dataset):
         self.items = [cache[id(s)] for s in samples if cache[id(s)] is not None]
         self.coarse_heatmap = GenerateHeatmap(sigma=spec.coarse_sigma_px, spatial_shape=(spec.coarse_size,) * 2)
         self.fine_heatmap = GenerateHeatmap(sigma=spec.fine_sigma_px, spatial_shape=(spec.fine_size,) * 2)
+        self.wrist_heatmap = (GenerateHeatmap(sigma=spec.fine_sigma_px, spatial_shape=(spec.wrist_fine_size,) * 2)
+                              if spec.wrist_fine_size else None)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -137,8 +139,7 @@ class LocalizerDataset(Dataset):
         fine_valid = np.zeros(k, np.float32)
         if names and k:
             chosen = rng.choice(names, size=k, replace=len(names) < k)
-            heatmap = self.fine_heatmap if s == spec.fine_size else GenerateHeatmap(
-                sigma=spec.fine_sigma_px, spatial_shape=(s, s))
+            heatmap = self.fine_heatmap if s == spec.fine_size else self.wrist_heatmap
             mats = []
             for j, n in enumerate(chosen):
                 jitter = rng.normal(0, jitter_mm / item.mm_per_px, 2)
