@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine  # noqa: E402
 
 import sharpscore  # noqa: E402
-from sharpscore.api.growth_plates import physis_depths  # noqa: E402
+from sharpscore.api.growth_plates import open_growth_plates, physis_depths  # noqa: E402
 from sharpscore.api.review import ReviewPolicy  # noqa: E402
 from sharpscore.errors import SharpScoreError  # noqa: E402
 from sharpscore.models import load_localizer  # noqa: E402
@@ -45,7 +45,9 @@ def _summary(counts: list[int], policy: ReviewPolicy) -> dict:
 
 
 def _count(pixels, landmarks, spacing, policy: ReviewPolicy) -> int:
-    return sum(v > policy.physis_depth for v in physis_depths(pixels, landmarks, spacing).values())
+    """Joints with an open physis, by the rule `score_radiograph` applies."""
+    return open_growth_plates(pixels, landmarks, spacing, depth=policy.physis_depth,
+                              min_joints=policy.physis_joints)[1]
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, map_coordinates
 
-from ..scoring.geometry import distal_direction
+from ..spatial import distal_direction
 
 __all__ = ["PHYSIS_JOINTS", "physis_profile", "physis_depth", "physis_depths", "open_growth_plates"]
 
@@ -40,7 +40,7 @@ def physis_profile(pixels: np.ndarray, landmarks: dict, site: str, spacing_mm: t
     mm = t[:, None, None] * d + s[None, :, None] * normal  # (T, S, 2) offsets in mm (x, y)
     xs = x0 + mm[..., 0] / spacing_mm[1]
     ys = y0 + mm[..., 1] / spacing_mm[0]
-    v = map_coordinates(np.asarray(pixels, np.float32), [ys, xs], order=1, mode="nearest").mean(1)
+    v = map_coordinates(pixels, [ys, xs], order=1, mode="nearest").mean(1)
     return t, gaussian_filter1d(v, 1.0)
 
 
@@ -61,6 +61,7 @@ def physis_depth(t: np.ndarray, v: np.ndarray, lo_mm: float = 1.5, hi_mm: float 
 
 def physis_depths(pixels: np.ndarray, landmarks: dict, spacing_mm: tuple[float, float]) -> dict[str, float]:
     """Second-trough depth of every confidently located phalangeal joint of a hand."""
+    pixels = np.asarray(pixels, np.float32)  # once, not per joint
     out = {}
     for site in PHYSIS_JOINTS:
         p = landmarks.get(site)

@@ -136,7 +136,8 @@ class Localizer:
         seeds, demoted = None, {}
         if spacing is not None:
             # Two digit joints on one spot (a channel latched onto a neighbour): the misplaced one
-            # is searched again where the rest of the hand puts it, and does not seed the wrist.
+            # is searched again where the rest of the hand puts it, and does not seed the wrist
+            # (it keeps its low confidence below).
             before = coarse
             coarse = _demote_collisions(coarse, spacing, kind, reseed=True)
             demoted = {n: v[2] for n, v in coarse.items() if v[2] < before[n][2]}
@@ -189,7 +190,7 @@ class Localizer:
                 # A refinement that wanders far from the coarse estimate is not trusted.
                 dist_mm = np.hypot((p[0] - coarse[n][0]) * spacing[1], (p[1] - coarse[n][1]) * spacing[0])
                 c = float(conf[i]) * (1.0 if dist_mm < 0.4 * size * spec.fine_mm_per_px else 0.3)
-                refined[n] = (float(p[0]), float(p[1]), min(c, max(coarse[n][2], c)))
+                refined[n] = (float(p[0]), float(p[1]), c)
         return {n: refined[n] for n in coarse}
 
     def _second_wrist_pass(self, img: torch.Tensor, spacing, landmarks: dict, kind: str) -> dict:

@@ -63,10 +63,15 @@ def verify(path: Path, sha256: str) -> None:
                          "the file is corrupt or was replaced")
 
 
-def default_weights_path(task: str) -> Path:
-    m = info(task, "default")
+def shipped_weights_path(task: str, name: str = "default") -> Path:
+    """The verified weights file of a shipped model."""
+    m = info(task, name)
     verify(m.weights, m.sha256)
     return m.weights
+
+
+def default_weights_path(task: str) -> Path:
+    return shipped_weights_path(task, "default")
 
 
 _RETIRED_SPEC = ("region_size", "region_channels")

@@ -33,7 +33,7 @@ from ..errors import ConfigError
 from ..io import Radiograph, load_radiograph
 
 __all__ = ["Sample", "PhantomSource", "RA2DreamSource", "LabelmeSource", "LandmarkCSVSource", "ManifestSource",
-           "NegativeSource",
+           "NegativeSource", "RealEditSource",
            "SourceConfig", "load_samples", "split_samples"]
 
 log = logging.getLogger(__name__)
@@ -300,8 +300,133 @@ class NegativeSource(_SourceBase):
         return out
 
 
+class RealEditSource(_SourceBase):
+    """Real films with disease drawn in (:mod:`sharpscore.synth.edit`): each film of ``base`` (a
+    ``landmark_csv``, ``labelme`` or ``manifest`` source of unscored, healthy films) gives
+    ``healthy_copies`` unedited copies graded 0 and ``copies`` edited ones with grades from the real
+    prior (:func:`~sharpscore.synth.real_prior.sample_real_grades`). All copies of a film keep its
+    patient id, so a patient-level split never puts one film on both sides. Landmarks the base lacks
+    come from the shipped localiser. Edits are drawn at ``edit_mm_per_px`` (the scorer's cache
+    spacing by default), which is where the training crops are taken."""
+
+    type: Literal["real_edit"] = "real_edit"
+    base: Annotated[Union[LandmarkCSVSource, LabelmeSource, ManifestSource], Field(discriminator="type")]
+    copies: int = Field(4, ge=0)
+    healthy_copies: int = Field(1, ge=0)
+    seed: int = 0
+    severity_shift: float = 1.0
+    osteopenia: float = Field(0.15, ge=0, le=1)
+    swelling: float = Field(0.15, ge=0, le=1)
+    edit_mm_per_px: float = Field(0.15, gt=0)
+    localizer: str = "default"
+
+    def samples(self) -> list[Sample]:
+        from ..synth.real_prior import sample_real_grades
+
+        bases = [b for b in self.base.samples() if self._keep(b.patient_id) and b.region in self.regions]
+        out = []
+        loc = None
+        for bi, b in enumerate(bases):
+            needed = {site.name for site in schema.sites(b.region)}
+            if b.landmarks is None or not needed <= set(b.landmarks):
+                loc = loc or _shipped_localizer(self.localizer)
+                try:
+                    found = loc.predict(b.load())
+                except Exception as exc:  # noqa: BLE001 - an unreadable film is skipped, not fatal
+                    log.warning("%s: not localised (%s); skipped", b.key, exc)
+                    continue
+                b.landmarks = {**{k: v[:2] for k, v in found.landmarks.items()}, **(b.landmarks or {})}
+                if b.spacing_mm is None and found.spacing_mm is not None:
+                    b.spacing_mm = tuple(found.spacing_mm)
+            base_cache = _OneFilm(b, self.edit_mm_per_px, self.healthy_copies + self.copies)
+            for k in range(self.healthy_copies + self.copies):
+                rng = np.random.default_rng([self.seed, bi, k])
+                if k < self.healthy_copies:
+                    grades = sample_real_grades(rng, (b.region,), healthy_fraction=1.0)[b.region]
+                else:
+                    grades = sample_real_grades(rng, (b.region,), severity_shift=self.severity_shift)[b.region]
+                sample = Sample(key=f"{b.key}-edit{k}", patient_id=b.patient_id, region=b.region,
+                                landmarks=dict(b.landmarks), grades=grades, role=self.role)
+                sample.loader = _EditedFilm(base_cache, sample, grades, int(rng.integers(2**31)),
+                                            self.osteopenia, self.swelling, edited=k >= self.healthy_copies)
+                out.append(sample)
+        return out
+
+
+def _shipped_localizer(name: str):
+    from ..models import load_localizer
+
+    return load_localizer(name)
+
+
+class _OneFilm:
+    """The base film shrunk to the edit spacing, loaded once and kept while its copies are read."""
+
+    def __init__(self, sample: Sample, mm_per_px: float, uses: int):
+        self.sample, self.mm_per_px = sample, mm_per_px
+        self._held = None
+        self.remaining = uses  # copies still to read; the film is released after the last
+
+    def release_one(self) -> None:
+        self.remaining -= 1
+        if self.remaining <= 0:
+            self._held = None
+
+    def get(self):
+        if self._held is None:
+            from ..spatial import as_spacing
+
+            rg = self.sample.load()
+            spacing = rg.spacing_mm
+            if spacing is None:
+                from ..localize.geometry import estimate_spacing
+
+                est = estimate_spacing(self.sample.landmarks, schema.region_kind(self.sample.region))
+                if est is None:
+                    raise ConfigError(f"{self.sample.key}: spacing unknown and not estimable")
+                spacing = (est, est)
+            sp = as_spacing(spacing)
+            f = max(1.0, self.mm_per_px / sp.iso)
+            pix = np.asarray(rg.pixels, np.float32)
+            if f > 1.0:
+                from scipy.ndimage import gaussian_filter, zoom
+
+                pix = zoom(gaussian_filter(pix, 0.4 * f), 1.0 / f, order=1)
+            fy, fx = rg.pixels.shape[0] / pix.shape[0], rg.pixels.shape[1] / pix.shape[1]
+            lm = {k: (v[0] / fx, v[1] / fy) for k, v in self.sample.landmarks.items()}
+            rg.pixels, rg.spacing_mm = pix, (sp.row * fy, sp.col * fx)
+            self._held = (rg, lm)
+        return self._held
+
+
+class _EditedFilm:
+    """Loader of one edited copy: edits the held base film and sets the copy's landmarks."""
+
+    def __init__(self, base: _OneFilm, sample: Sample, grades: dict, seed: int, osteopenia: float, swelling: float,
+                 edited: bool):
+        self.base, self.sample, self.grades, self.seed = base, sample, grades, seed
+        self.osteopenia, self.swelling, self.edited = osteopenia, swelling, edited
+
+    def __call__(self) -> Radiograph:
+        import copy
+
+        from ..synth.edit import EditNuisances, edit_radiograph
+
+        rg, lm = self.base.get()
+        out = copy.copy(rg)
+        if self.edited:
+            res = edit_radiograph(rg.pixels, lm, rg.spacing_mm, self.sample.region, self.grades, seed=self.seed,
+                                  nuisances=EditNuisances(self.osteopenia, self.swelling))
+            out.pixels = res.pixels
+            self.sample.landmarks = {k: v[:2] for k, v in res.landmarks.items()}
+        else:
+            self.sample.landmarks = dict(lm)
+        self.base.release_one()
+        return out
+
+
 SourceConfig = Annotated[Union[PhantomSource, RA2DreamSource, LabelmeSource, LandmarkCSVSource, ManifestSource,
-                               NegativeSource],
+                               NegativeSource, RealEditSource],
                          Field(discriminator="type")]
 
 

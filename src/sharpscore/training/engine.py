@@ -274,12 +274,11 @@ class Trainer:
         return loaded
 
     def _load_init(self, model, init: str) -> None:
-        if init == "default":
-            from ..models import default_weights_path
+        path = Path(init)
+        if not path.exists() and "/" not in init and not init.endswith(".pt"):
+            from ..models import shipped_weights_path
 
-            path = default_weights_path(self.config.task)
-        else:
-            path = Path(init)
+            path = shipped_weights_path(self.config.task, init)  # a registry name: "default", "phantom", ...
         if not Path(path).exists():
             raise ConfigError(f"init weights {path} not found")
         ck = torch.load(path, map_location="cpu", weights_only=True)
