@@ -14,9 +14,9 @@ import numpy as np
 from .. import schema
 from .growth_plates import open_growth_plates
 
-__all__ = ["ReviewPolicy", "review_flags", "needs_review", "INFORMATIONAL"]
+__all__ = ["ReviewPolicy", "review_flags", "needs_review", "provenance_flags", "INFORMATIONAL"]
 
-INFORMATIONAL = ("spacing_estimated",)
+INFORMATIONAL = ("spacing_estimated", "scorer_real_films_simulated_disease", "reader_landmarks")
 
 
 class ReviewPolicy:
@@ -98,6 +98,24 @@ def review_flags(rg, location, region_scores, policy: ReviewPolicy | None = None
                               [j.site for j in region_scores.joints], policy.metal_fraction):
             flags.append(f"metal_at_joint:{s}")
     return flags
+
+
+def provenance_flags(joint_scorer, region: str) -> list[str]:
+    """What the scorer has seen of real films of this kind (its model card says more):
+
+    - ``scorer_trained_on_phantoms_only``: no real film at all (review);
+    - ``scorer_never_saw_real_<kind>``: real films of other kinds only, e.g. feet (review);
+    - ``scorer_real_films_simulated_disease``: real films of this kind, healthy with disease drawn in
+      (informational: grades not yet checked against readers on real RA films);
+    - nothing: a cohort scored by readers.
+    """
+    real = dict(getattr(joint_scorer, "real_films", {}) or {})
+    kind = schema.region_kind(region)
+    if not real:
+        return ["scorer_trained_on_phantoms_only"]
+    if kind not in real:
+        return [f"scorer_never_saw_real_{kind}"]
+    return ["scorer_real_films_simulated_disease"] if real[kind] == "simulated_disease" else []
 
 
 def needs_review(flags: list[str]) -> bool:

@@ -12,7 +12,7 @@ import torch
 from .. import schema
 from ..errors import InputError, SharpScoreError
 from .results import PatientScore, RadiographScore
-from .review import ReviewPolicy, needs_review, review_flags
+from .review import ReviewPolicy, needs_review, provenance_flags, review_flags
 
 __all__ = ["Scorer", "score_radiograph", "score_patient"]
 
@@ -48,11 +48,16 @@ class Scorer:
         self.model_info = {"scorer": str(model), "localizer": str(localizer)}
 
     # ---------------------------------------------------------------------------------------------
-    def _locate(self, source: Any):
+    def _locate(self, source: Any, landmarks: Any = None, region: str | None = None):
         from ..io import load_radiograph
 
         rg = load_radiograph(source)
-        loc = self.localizer.predict(rg)
+        if landmarks is None:
+            loc = self.localizer.predict(rg)
+        else:
+            from .landmarks import apply_reader_landmarks
+
+            loc = apply_reader_landmarks(self.localizer, rg, landmarks, region)
         if loc.spacing_mm is None:
             raise InputError(f"{rg.source}: pixel spacing unknown and not estimable from the anatomy; pass "
                              "spacing_mm to load_radiograph")
@@ -60,9 +65,8 @@ class Scorer:
 
     def _result(self, rg, loc, region_scores, explain: bool) -> RadiographScore:
         flags = list(loc.flags) + review_flags(rg, loc, region_scores, self.review)
-        if tuple(self.joint_scorer.trained_on) == ("phantom",):
-            # A scorer that never saw a real film: every real film is outside what it was trained on.
-            flags.append("scorer_trained_on_phantoms_only")
+        flags += provenance_flags(self.joint_scorer, loc.region)
+        flags += [f"out_of_distribution:{j.site}" for j in region_scores.joints if j.out_of_distribution]
         res = RadiographScore(region=loc.region, landmarks=dict(loc.landmarks), joints=region_scores.joints,
                               intervals=dict(region_scores.intervals), distributions=region_scores.distributions,
                               flags=flags, needs_review=needs_review(flags), coverage=self.joint_scorer.coverage,
@@ -90,13 +94,19 @@ class Scorer:
         res.crops = {n: crops[i, 0].cpu().numpy() for i, n in enumerate(names)}
 
     # ---------------------------------------------------------------------------------------------
-    def score(self, source: Any, *, explain: bool = False) -> RadiographScore:
+    def score(self, source: Any, *, explain: bool = False, landmarks: Any = None,
+              region: str | None = None) -> RadiographScore:
         """Localise and score one radiograph (anything :func:`sharpscore.load_radiograph` takes).
+
+        ``landmarks``: a reader's joint positions for some or all sites -- ``{site: (x, y)}`` in the
+        film's pixels, or a labelme JSON file -- used in place of the localiser's (confidence 1,
+        flagged ``reader_landmarks:<n>``). With ``region`` ('LH', 'RH', 'LF', 'RF') a film the
+        localiser cannot place (a wrist crop, a partial film) is scored at the given sites only.
 
         Raises:
             sharpscore.errors.InputError: unreadable file, not a hand or foot, two hands on one film, ...
         """
-        rg, loc = self._locate(source)
+        rg, loc = self._locate(source, landmarks, region)
         rs = self.joint_scorer.score(rg.pixels, loc.spacing_mm, loc.landmarks, loc.region)
         return self._result(rg, loc, rs, explain)
 
@@ -167,7 +177,7 @@ def _scorer(model: str, device: str | None) -> Scorer:
 
 
 def score_radiograph(source: Any, *, model: str = "default", device: str | None = None,
-                     explain: bool = False) -> RadiographScore:
+                     explain: bool = False, landmarks: Any = None, region: str | None = None) -> RadiographScore:
     """Localise every SvdH joint of one hand or foot radiograph and score erosion and JSN.
 
     Args:
@@ -175,11 +185,14 @@ def score_radiograph(source: Any, *, model: str = "default", device: str | None 
         model: a shipped scorer name, a ``best.pt`` path, or a folder of fold bundles.
         device: ``'cpu'`` (default) or ``'cuda'``.
         explain: also compute per-joint Grad-CAM maps (``result.save_explanations(path)``).
+        landmarks: a reader's joint positions (``{site: (x, y)}`` or a labelme file) for some or all
+            sites, used in place of the localiser's; see :meth:`Scorer.score`.
+        region: 'LH', 'RH', 'LF' or 'RF' when the localiser cannot place the film itself.
 
     Raises:
         sharpscore.errors.InputError: a subclass saying what is wrong with the input.
     """
-    return _scorer(model, device).score(source, explain=explain)
+    return _scorer(model, device).score(source, explain=explain, landmarks=landmarks, region=region)
 
 
 def score_patient(sources: Mapping[str, Any], *, patient_id: str = "patient", model: str = "default",

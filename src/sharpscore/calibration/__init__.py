@@ -14,13 +14,14 @@ from pathlib import Path
 
 from .conformal import APSConformal, ConformalInterval, conformal_quantile
 from .isotonic import IsotonicCalibrator
+from .ood import FeatureDistance
 from .temperature import TemperatureScaler
 
-__all__ = ["TemperatureScaler", "IsotonicCalibrator", "APSConformal", "ConformalInterval", "conformal_quantile",
+__all__ = ["TemperatureScaler", "IsotonicCalibrator", "FeatureDistance", "APSConformal", "ConformalInterval", "conformal_quantile",
            "CalibrationSet", "load_calibration", "save_calibration"]
 
 _TYPES = {"temperature": TemperatureScaler, "isotonic": IsotonicCalibrator, "aps": APSConformal,
-          "interval": ConformalInterval}
+          "interval": ConformalInterval, "ood": FeatureDistance}
 
 CalibrationSet = dict  # name -> calibrator, e.g. {"erosion/temperature": TemperatureScaler, ...}
 

@@ -21,6 +21,7 @@ from .._fsutil import atomic_write_text
 from ..config import ConfigModel
 from ..errors import ConfigError, InputError
 from .conformal import APSConformal, ConformalInterval
+from .ood import FeatureDistance
 from .temperature import TemperatureScaler
 
 __all__ = ["CalibrationConfig", "calibrate_scorer"]
@@ -40,6 +41,7 @@ class CalibrationConfig(ConfigModel):
     # Where joints come from while calibrating: "localizer" (as in use, so intervals include the
     # localiser's errors) or "data" (the cohort's landmark files; the scorer alone).
     landmarks: Literal["localizer", "data"] = "localizer"
+    ood_quantile: float = Field(0.995, gt=0.5, lt=1)  # of calibration crops' distances: the OOD threshold
 
 
 @dataclass
@@ -48,6 +50,8 @@ class _Scored:
     region: str
     raw: Any  # RegionScores without calibration
     truth: dict
+    group: str = ""  # the split unit: copies of one film (synth.edit) share it
+    features: Any = None  # backbone features of the scored crops (for the OOD calibrator)
 
 
 def _score_samples(scorer, samples, use_localizer: bool = True, localizer_name: str = "default") -> list[_Scored]:
@@ -80,7 +84,8 @@ def _score_samples(scorer, samples, use_localizer: bool = True, localizer_name: 
             log.warning("%s: not scored (%s)", s.key, exc)
             continue
         raw = scorer.score(rg.pixels, spacing, landmarks, s.region)
-        out.append(_Scored(s.patient_id, s.region, raw, s.grades))
+        _, feats = scorer.crop_features(rg.pixels, spacing, landmarks, s.region)
+        out.append(_Scored(s.patient_id, s.region, raw, s.grades, s.group, feats))
     return out
 
 
@@ -150,7 +155,7 @@ def calibrate_scorer(config, model: str | Path | None = None) -> dict[str, Any]:
         _, samples = split_samples(load_samples(config.data.sources), config.data.val_fraction, config.seed,
                                    folds=config.data.folds, fold=config.data.fold)
     samples = list({id(s): s for s in samples}.values())
-    patients = sorted({s.patient_id for s in samples})
+    patients = sorted({s.group for s in samples})
     if len(patients) < 2:
         raise ConfigError(f"calibration needs at least 2 scored patients, got {len(patients)}")
     if len(patients) < 40:
@@ -159,8 +164,8 @@ def calibrate_scorer(config, model: str | Path | None = None) -> dict[str, Any]:
     n_eval = min(len(patients) - 1, int(round(cal.eval_fraction * len(patients))))
     eval_ids = set(rng.permutation(patients)[:n_eval].tolist())
     scored = _score_samples(scorer, samples, use_localizer=cal.landmarks == "localizer")
-    fit = [s for s in scored if s.patient not in eval_ids]
-    held = [s for s in scored if s.patient in eval_ids]
+    fit = [s for s in scored if s.group not in eval_ids]
+    held = [s for s in scored if s.group in eval_ids]
     log.info("calibrating on %d radiographs, measuring on %d", len(fit), len(held))
 
     calibrators: dict[str, Any] = {}
@@ -189,6 +194,10 @@ def calibrate_scorer(config, model: str | Path | None = None) -> dict[str, Any]:
         p_sd.append(distribution_sd(d))
         p_truth.append(sum(_truth_total(s.truth, "total") for s, _ in items))
     calibrators["interval/patient"] = ConformalInterval(cal.coverage, low=0.0).fit(p_pred, p_truth, p_sd)
+    # Out of distribution: distances of crop features from the calibration crops of their family.
+    feats = np.concatenate([s.features for s in fit if s.features is not None and len(s.features)])
+    fams = [j.family for s in fit if s.features is not None for j in s.raw.joints]
+    calibrators["ood"] = FeatureDistance(quantile=cal.ood_quantile).fit(feats, fams)
     scorer.calibration = calibrators
 
     out_path = save_calibration(calibrators, calibration_path(weights))
@@ -263,6 +272,11 @@ def _measure(scorer, held, regions) -> dict[str, Any]:
         lo, hi = scorer.interval(d, "patient")
         p_hits.append(float(lo <= sum(_truth_total(s.truth, "total") for s, _ in items) <= hi))
         widths.append(hi - lo)
+    ood = scorer.calibration.get("ood")
+    feats = [s.features for s in held if s.features is not None and len(s.features)]
+    if ood is not None and feats:
+        fams = [j.family for s in held if s.features is not None for j in s.raw.joints]
+        out["ood_flagged_fraction"] = float(np.mean(ood.flag(np.concatenate(feats), fams)))
     out["patient_total_interval_coverage"] = float(np.mean(p_hits))
     out["patient_total_interval_mean_width"] = float(np.mean(widths))
     out["patients"] = len(p_hits)

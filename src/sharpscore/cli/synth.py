@@ -1,4 +1,4 @@
-"""``sharpscore synth``: write a phantom cohort in the RA2-DREAM layout."""
+"""``sharpscore synth``: write a phantom cohort, or real films with disease drawn in, in the RA2-DREAM layout."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--format", choices=["jpeg", "png", "dicom"], help="image format (overrides the config)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--real", metavar="FOLDER",
+                   help="instead of phantoms: copies of the real films in FOLDER (labelme landmarks beside them "
+                        "optional) with disease drawn in; overrides: copies, healthy_copies, seed, severity_shift")
     p.set_defaults(func=run)
 
 
@@ -26,6 +29,16 @@ def run(args: argparse.Namespace) -> int:
     from ..config import resolve_config
     from ..synth.cohort import SynthConfig, generate_cohort
 
+    if args.real:
+        from ..synth.real_cohort import RealCohortConfig, find_films, write_real_cohort
+
+        cfg = resolve_config(RealCohortConfig, args.config, list(args.overrides))
+        films = find_films(args.real)
+        start = time.perf_counter()
+        csv_path = write_real_cohort(films, args.out, cfg, progress=not args.quiet)
+        print(f"wrote {cfg.healthy_copies + cfg.copies} copies of each readable film of {len(films)} to {args.out} "
+              f"in {time.perf_counter() - start:.1f} s; scores in {csv_path}")
+        return 0
     overrides = list(args.overrides) + ([f"format={args.format}"] if args.format else [])
     cfg = resolve_config(SynthConfig, args.config, overrides)
     start = time.perf_counter()

@@ -27,6 +27,7 @@ class ModelInfo:
     summary: str
     calibration_sha256: str | None = None  # of <weights stem>.calibration.json, when the bundle has one
     trained_on: tuple[str, ...] = ()  # data source types of its training (e.g. ("phantom",))
+    real_films: tuple[tuple[str, str], ...] = ()  # (kind, how) of real films it learned: 'simulated_disease', 'reader_scored'
 
 
 def _entries() -> list[dict]:
@@ -44,7 +45,8 @@ def available(task: str | None = None) -> list[ModelInfo]:
                                  sha256=e["sha256"], card=(_DIR / "cards" / e["card"]) if e.get("card") else None,
                                  summary=e.get("summary", ""),
                                  calibration_sha256=e.get("calibration_sha256"),
-                                 trained_on=tuple(e.get("trained_on", ()))))
+                                 trained_on=tuple(e.get("trained_on", ())),
+                                 real_films=tuple(sorted((e.get("real_films") or {}).items()))))
     return out
 
 
@@ -128,7 +130,7 @@ def _load_scorer_cached(paths: tuple[str, ...], device: str, tta: bool, stamp=No
     from ..calibration import load_calibration
     from ..scoring import JointScorer, ScorerNet, ScorerSpec
 
-    nets, calibration, trained_on = [], {}, set()
+    nets, calibration, trained_on, real_films = [], {}, set(), {}
     for path in paths:
         try:
             ck = torch.load(path, map_location="cpu", weights_only=True)
@@ -136,6 +138,7 @@ def _load_scorer_cached(paths: tuple[str, ...], device: str, tta: bool, stamp=No
             if meta.get("task") != "scorer":
                 raise KeyError(f"task is {meta.get('task')!r}")
             trained_on.update(meta.get("trained_on", ()))
+            real_films.update(meta.get("real_films") or {})
             net = ScorerNet(ScorerSpec(**meta["spec"]))
             net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ck["model"].items()})
         except (OSError, KeyError, RuntimeError, ValueError) as exc:
@@ -146,6 +149,7 @@ def _load_scorer_cached(paths: tuple[str, ...], device: str, tta: bool, stamp=No
         calibration = load_calibration(cal)
     scorer = JointScorer(nets, device=device, calibration=calibration, tta=tta)
     scorer.trained_on = tuple(sorted(trained_on))
+    scorer.real_films = dict(real_films)
     return scorer
 
 
@@ -174,4 +178,6 @@ def load_scorer(model: str | Path = "default", device: str | None = None, *, tta
     scorer = _load_scorer_cached((str(m.weights),), device, tta)
     if m.trained_on:
         scorer.trained_on = m.trained_on
+    if m.real_films:
+        scorer.real_films = dict(m.real_films)
     return scorer

@@ -72,10 +72,16 @@ class ScorerNet(nn.Module):
         return self.backbone(crops)
 
     def forward(self, crops: torch.Tensor, site: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.forward_with_features(crops, site)[0]
+
+    def forward_with_features(self, crops: torch.Tensor, site: torch.Tensor
+                              ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """CORN logits of every head and the backbone features (N, widths[-1]) they came from."""
         e = self.site(site)
-        h = self.neck(torch.cat([self.features(crops), e], 1))
+        f = self.features(crops)
+        h = self.neck(torch.cat([f, e], 1))
         h = torch.cat([h, e], 1)
-        return {name: head(h) for name, head in self.heads.items()}
+        return {name: head(h) for name, head in self.heads.items()}, f
 
     def clip_groups(self) -> dict[str, list[nn.Parameter]]:
         return {"backbone": list(self.backbone.parameters()),

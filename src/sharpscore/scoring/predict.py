@@ -37,6 +37,8 @@ class JointScore:
     jsn_grade: int | None = None
     erosion_set: list[int] | None = None
     jsn_set: list[int] | None = None
+    ood: float | None = None  # distance of the crop from the calibration crops (None: no OOD calibrator)
+    out_of_distribution: bool = False  # ood above the calibrated threshold: sets widened, review flagged
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -134,6 +136,9 @@ class JointScorer:
         self.coverage = coverage
         self.tta = tta
         self.trained_on: tuple[str, ...] = ()  # data source types the weights were trained on
+        # real films the weights learned from, per kind: 'simulated_disease' (healthy real films with
+        # disease drawn in, synth.edit) or 'reader_scored' (a real scored cohort)
+        self.real_films: dict[str, str] = {}
         # Batch crops of several radiographs through one forward pass (GPU). On CPU each radiograph
         # gets its own pass: kernels round differently with the batch size, and a radiograph's
         # scores must not depend on which files it was scored with.
@@ -142,11 +147,19 @@ class JointScorer:
     # -- network ---------------------------------------------------------------------------------
     @torch.inference_mode()
     def logits(self, crops: torch.Tensor, sites: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Mean CORN logits of every head over the ensemble: {head: (N, K-1)}."""
+        """Mean CORN logits of every head over the ensemble: {head: (N, K-1)}; with an OOD
+        calibrator also ``'features'``: the first network's backbone features (N, F)."""
         x = _normalise(crops).to(self.device)
         s = sites.to(self.device)
-        outs = [n(x, s) for n in self.nets]
-        return {h: torch.stack([o[h].float() for o in outs]).mean(0).cpu() for h in HEADS}
+        outs, feats = [], None
+        for i, n in enumerate(self.nets):
+            o, f = n.forward_with_features(x, s)
+            outs.append(o)
+            if i == 0:
+                feats = f
+        out = {h: torch.stack([o[h].float() for o in outs]).mean(0).cpu() for h in HEADS}
+        out["features"] = feats.float().cpu()
+        return out
 
     def probabilities(self, logits: dict[str, torch.Tensor], kind: str, sites: Sequence[str]) -> dict[str, np.ndarray]:
         """Grade probabilities per measure, temperature-scaled when the bundle carries a calibration."""
@@ -199,7 +212,8 @@ class JointScorer:
         else:
             bounds = [(start, start + n * views) for start, n, views, *_ in spans]
         chunks = [self.logits(crops[a:b], sites[a:b]) for a, b in bounds if b > a]
-        logits = {h: torch.cat([c[h] for c in chunks]) if chunks else torch.zeros(0) for h in HEADS}
+        logits = {h: torch.cat([c[h] for c in chunks]) if chunks else torch.zeros(0) for h in (*HEADS, "features")}
+        ood = self.calibration.get("ood")
         results = []
         for start, n, views, kind, region, names in spans:
             probs = None
@@ -208,14 +222,35 @@ class JointScorer:
                 p = self.probabilities({h: logits[h][sl] for h in HEADS}, kind, names)
                 probs = p if probs is None else {m: probs[m] + p[m] for m in p}
             probs = {m: q / views for m, q in probs.items()}
-            results.append(self.region_scores(kind, region, names, probs))
+            dist = None
+            if ood is not None and n:
+                dist = ood.score(logits["features"][start:start + n].numpy(),
+                                 [schema.site(kind, s).family for s in names])
+            results.append(self.region_scores(kind, region, names, probs, ood=dist))
         return results
 
-    def region_scores(self, kind: str, region: str, names: list[str], probs: dict[str, np.ndarray]) -> RegionScores:
+    def crop_features(self, pixels, spacing_mm, landmarks: dict, region: str) -> tuple[list[str], np.ndarray]:
+        """Backbone features (N, F) of every scored site's crop (what the OOD calibrator reads)."""
+        spec = self.spec
+        kind = schema.region_kind(region)
+        small, small_spacing, to_small = prepare_image(pixels, spacing_mm, spec.cache_mm_per_px)
+        lm = {k: tuple((to_small @ np.array([v[0], v[1], 1.0]))[:2]) for k, v in landmarks.items()}
+        names = [s.name for s in schema.sites(kind) if s.name in lm]
+        crops = site_crops(small, small_spacing, lm, region, spec, names)
+        sites = torch.tensor([site_index(kind, n) for n in names], dtype=torch.long)
+        return names, self.logits(crops, sites)["features"].numpy()
+
+    def region_scores(self, kind: str, region: str, names: list[str], probs: dict[str, np.ndarray],
+                      ood: np.ndarray | None = None) -> RegionScores:
         joints, dists = [], {"erosion": [], "jsn": []}
+        detector = self.calibration.get("ood")
         for i, name in enumerate(names):
             site = schema.site(kind, name)
             js = JointScore(site=name, family=site.family)
+            if ood is not None:
+                js.ood = float(ood[i])
+                js.out_of_distribution = bool(detector is not None and detector.threshold is not None
+                                              and ood[i] > detector.threshold)
             for measure in ("erosion", "jsn"):
                 top = site.max_for(measure)
                 if top == 0:
@@ -226,7 +261,10 @@ class JointScorer:
                 setattr(js, measure, expected_value(p))
                 setattr(js, f"{measure}_probs", [float(v) for v in p])
                 setattr(js, f"{measure}_grade", most_likely(p))
-                setattr(js, f"{measure}_set", self._prediction_set(kind, measure, p))
+                pset = self._prediction_set(kind, measure, p)
+                if js.out_of_distribution:  # far from what the scorer knows: one grade wider on each side
+                    pset = list(range(max(0, min(pset) - 1), min(top, max(pset) + 1) + 1))
+                setattr(js, f"{measure}_set", pset)
             joints.append(js)
         distributions = {m: sum_distribution(d) for m, d in dists.items()}
         distributions["total"] = np.convolve(distributions["erosion"], distributions["jsn"])

@@ -268,6 +268,31 @@ class ScorerTask:
         return out
 
     def export_metadata(self) -> dict:
-        trained_on = sorted({src.type for src in self.config.data.sources})  # what this run's weights last saw
+        sources = self.config.data.sources
+        trained_on = sorted({src.type for src in sources})  # what this run's weights last saw
+        real: dict[str, str] = {}
+        for src in sources:
+            if src.type in ("phantom", "negatives"):
+                continue
+            how = "simulated_disease" if src.type == "real_edit" else "reader_scored"
+            for region in src.regions:
+                kind = schema.region_kind(region)
+                if real.get(kind) != "reader_scored":
+                    real[kind] = how
+        if self.config.init:  # fine-tuned: what the starting weights had seen is still in them
+            real = {**_init_real_films(self.config.init), **real}
         return {"spec": self.spec.model_dump(mode="json"), "sites": [list(s) for s in SITE_LIST], "heads": HEADS,
-                "trained_on": trained_on}
+                "trained_on": trained_on, "real_films": real}
+
+
+def _init_real_films(init: str) -> dict[str, str]:
+    from ..models import info, load_scorer
+
+    try:
+        from pathlib import Path
+
+        if Path(init).exists():
+            return dict(load_scorer(init).real_films)
+        return dict(info("scorer", init).real_films)
+    except Exception:  # noqa: BLE001 - provenance is best effort; an unreadable init was reported already
+        return {}

@@ -199,6 +199,9 @@ class _Warp:
         """Where content at ``p`` lands (the forward map, by fixed-point iteration)."""
         t_in, s_in = self.frame.from_px(p[0], p[1])
         t, s = float(t_in), float(s_in)
+        du, ds = self.displacement(np.array(t), np.array(s))
+        if abs(float(du)) < 1e-9 and abs(float(ds)) < 1e-9:
+            return tuple(p)  # outside the displacement: exactly where it was
         for _ in range(8):
             du, ds = self.displacement(np.array(t), np.array(s))
             t, s = float(t_in - du), float(s_in - ds)

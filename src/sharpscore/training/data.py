@@ -55,6 +55,12 @@ class Sample:
     role: str = "train"
     source: str = "data"
     loader: Callable[[], Radiograph] | None = field(default=None, repr=False)
+    group_id: str | None = None  # unit of patient-level splits when it differs from the patient id
+
+    @property
+    def group(self) -> str:
+        """What must never cross a split: the patient, or the real film edited copies come from."""
+        return self.group_id or self.patient_id
 
     def load(self) -> Radiograph:
         rg = self.loader() if self.loader is not None else load_radiograph(self.path)
@@ -345,8 +351,8 @@ class RealEditSource(_SourceBase):
                     grades = sample_real_grades(rng, (b.region,), healthy_fraction=1.0)[b.region]
                 else:
                     grades = sample_real_grades(rng, (b.region,), severity_shift=self.severity_shift)[b.region]
-                sample = Sample(key=f"{b.key}-edit{k}", patient_id=b.patient_id, region=b.region,
-                                landmarks=dict(b.landmarks), grades=grades, role=self.role)
+                sample = Sample(key=f"{b.key}-edit{k}", patient_id=f"{b.patient_id}-edit{k}", region=b.region,
+                                landmarks=dict(b.landmarks), grades=grades, role=self.role, group_id=b.patient_id)
                 sample.loader = _EditedFilm(base_cache, sample, grades, int(rng.integers(2**31)),
                                             self.osteopenia, self.swelling, edited=k >= self.healthy_copies)
                 out.append(sample)
@@ -450,7 +456,7 @@ def split_samples(samples: list[Sample], val_fraction: float, seed: int, *, fold
     of one patient on the same side); ``'train'``/``'val'`` roles are kept as given. With ``folds``
     the patients are dealt into that many folds and fold ``fold`` is the validation set (k-fold
     cross-validation: run once per fold)."""
-    patients = sorted({s.patient_id for s in samples if s.role == "split"})
+    patients = sorted({s.group for s in samples if s.role == "split"})
     rng = np.random.default_rng(seed)
     order = rng.permutation(patients).tolist() if patients else []
     if folds:
@@ -460,6 +466,6 @@ def split_samples(samples: list[Sample], val_fraction: float, seed: int, *, fold
     else:
         n_val = int(round(val_fraction * len(patients)))
         val_patients = set(order[:n_val]) if n_val else set()
-    train = [s for s in samples if s.role == "train" or (s.role == "split" and s.patient_id not in val_patients)]
-    val = [s for s in samples if s.role == "val" or (s.role == "split" and s.patient_id in val_patients)]
+    train = [s for s in samples if s.role == "train" or (s.role == "split" and s.group not in val_patients)]
+    val = [s for s in samples if s.role == "val" or (s.role == "split" and s.group in val_patients)]
     return train, val

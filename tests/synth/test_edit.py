@@ -1,0 +1,101 @@
+"""Disease drawn into real films: pixel-level behaviour on real DHA hands (skips without ../shared)."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from shared_data import shared_path
+from sharpscore.io import load_radiograph
+from sharpscore.spatial import bone_frame, to_mm
+from sharpscore.synth.edit import edit_radiograph, measure_gap
+
+SPACING = (0.108075, 0.108075)
+NAMES = {"ip1": "ip", "cmc1": "mc1"}
+FINGERS = ["mcp2", "mcp3", "mcp4", "mcp5", "pip2", "pip3", "pip4", "pip5", "mcp1", "ip"]
+
+
+def _film(image_id: str):
+    root = shared_path("dha-hands")
+    lm = {}
+    with open(root / "landmarks.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["image_id"] == image_id:
+                lm[NAMES.get(row["landmark"], row["landmark"])] = (float(row["x_px"]), float(row["y_px"]))
+    return load_radiograph(root / "images" / f"{image_id}.jpg").pixels.astype(np.float32), lm
+
+
+@pytest.fixture(scope="module")
+def film():
+    return _film("3300")  # an older, near-mature hand of the held-out set
+
+
+def _width(pixels, lm, site):
+    return measure_gap(pixels, bone_frame("hand", site, lm, SPACING), site=site).width
+
+
+def test_grade_zero_is_the_identity(film):
+    pixels, lm = film
+    zero = {s: {"erosion": 0, "jsn": 0} for s in FINGERS}
+    out = edit_radiograph(pixels, lm, SPACING, "LH", zero, seed=1)
+    assert np.array_equal(out.pixels, pixels)
+    assert all(np.allclose(out.landmarks[k], lm[k]) for k in lm)
+
+
+@pytest.mark.parametrize("site", ["mcp2", "mcp3", "mcp4"])
+def test_joint_space_width_falls_with_the_jsn_grade(film, site):
+    pixels, lm = film
+    widths = []
+    for g in (0, 2, 3, 4):
+        out = edit_radiograph(pixels, lm, SPACING, "LH", {site: {"jsn": g}}, seed=3)
+        widths.append(_width(out.pixels, out.landmarks, site))
+    assert all(b <= a + 0.05 for a, b in zip(widths, widths[1:])), widths
+    assert widths[-1] < 0.7 * widths[0], widths
+
+
+def test_eroded_area_grows_with_the_grade(film):
+    pixels, lm = film
+    areas = []
+    for g in (1, 3, 5):
+        out = edit_radiograph(pixels, lm, SPACING, "LH", {"mcp3": {"erosion": g}}, seed=5)
+        areas.append(int((pixels - out.pixels > 0.03).sum()))
+    assert areas[0] > 0
+    assert areas[0] < areas[1] < areas[2], areas
+    # erosion removes bone: it never brightens the film
+    out = edit_radiograph(pixels, lm, SPACING, "LH", {"mcp3": {"erosion": 4}}, seed=5)
+    assert (out.pixels - pixels).max() <= 1e-6
+
+
+def test_pixels_away_from_edited_joints_are_unchanged(film):
+    pixels, lm = film
+    grades = {"mcp2": {"erosion": 3, "jsn": 3}, "pip4": {"erosion": 2, "jsn": 2}}
+    out = edit_radiograph(pixels, lm, SPACING, "LH", grades, seed=7)
+    ys, xs = np.mgrid[0:pixels.shape[0]:4, 0:pixels.shape[1]:4]
+    pts = to_mm(np.stack([xs, ys], -1), SPACING)
+    far = np.ones(xs.shape, bool)
+    for s in grades:
+        far &= np.linalg.norm(pts - to_mm(lm[s], SPACING), axis=-1) > 32.0
+    diff = np.abs(out.pixels[::4, ::4] - pixels[::4, ::4])
+    assert diff[far].max() == 0.0
+    assert diff[~far].max() > 0.05
+
+
+def test_edits_are_deterministic_by_seed(film):
+    pixels, lm = film
+    grades = {"mcp3": {"erosion": 2, "jsn": 2}, "pip3": {"erosion": 1, "jsn": 1}}
+    a = edit_radiograph(pixels, lm, SPACING, "LH", grades, seed=11).pixels
+    b = edit_radiograph(pixels, lm, SPACING, "LH", grades, seed=11).pixels
+    c = edit_radiograph(pixels, lm, SPACING, "LH", grades, seed=12).pixels
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_landmarks_move_with_the_narrowed_joint(film):
+    pixels, lm = film
+    out = edit_radiograph(pixels, lm, SPACING, "LH", {"mcp3": {"jsn": 4}}, seed=2)
+    moved = np.linalg.norm(to_mm(out.landmarks["pip3"], SPACING) - to_mm(lm["pip3"], SPACING))
+    assert moved < 0.5  # the fade-out ends before the next joint
+    assert np.linalg.norm(to_mm(out.landmarks["mcp5"], SPACING) - to_mm(lm["mcp5"], SPACING)) == 0.0
+    assert out.grades["mcp3"] == {"erosion": 0, "jsn": 4}
