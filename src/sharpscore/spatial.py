@@ -30,6 +30,10 @@ class Spacing(NamedTuple):
     row: float
     col: float
 
+    def scaled(self, row_factor: float, col_factor: float) -> Spacing:
+        """The spacing of the image resampled by these factors (a factor 2 halves the pixel count)."""
+        return Spacing(self.row * row_factor, self.col * col_factor)
+
     @property
     def iso(self) -> float:
         """The finer of the two (the scale a resampled isotropic image would have)."""

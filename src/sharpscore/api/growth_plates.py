@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter1d, map_coordinates
 
-from ..spatial import distal_direction
+from ..spatial import distal_direction, to_px
 
 __all__ = ["PHYSIS_JOINTS", "physis_profile", "physis_depth", "physis_depths", "open_growth_plates"]
 
@@ -38,8 +38,8 @@ def physis_profile(pixels: np.ndarray, landmarks: dict, site: str, spacing_mm: t
     t = np.arange(start_mm, stop_mm + 1e-9, step_mm)
     s = np.linspace(-half_width_mm, half_width_mm, 13)
     mm = t[:, None, None] * d + s[None, :, None] * normal  # (T, S, 2) offsets in mm (x, y)
-    xs = x0 + mm[..., 0] / spacing_mm[1]
-    ys = y0 + mm[..., 1] / spacing_mm[0]
+    off = to_px(mm, spacing_mm)
+    xs, ys = x0 + off[..., 0], y0 + off[..., 1]
     v = map_coordinates(pixels, [ys, xs], order=1, mode="nearest").mean(1)
     return t, gaussian_filter1d(v, 1.0)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..spatial import to_px
 from .. import schema
 from .growth_plates import open_growth_plates
 
@@ -60,7 +61,7 @@ def _metal_sites(pixels: np.ndarray, landmarks: dict, spacing_mm: tuple[float, f
         if s not in landmarks:
             continue
         x, y = landmarks[s][:2]
-        rx, ry = radius_mm / spacing_mm[1], radius_mm / spacing_mm[0]
+        rx, ry = to_px((radius_mm, radius_mm), spacing_mm)
         x0, x1 = int(max(0, x - rx)), int(min(w, x + rx + 1))
         y0, y1 = int(max(0, y - ry)), int(min(h, y + ry + 1))
         patch = pixels[y0:y1, x0:x1]

@@ -19,6 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..localize import locate_joints
+    from ..spatial import as_spacing
+
 
     loc = locate_joints(args.file, model=args.model, device=args.device)
     if args.overlay:
@@ -26,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(loc.to_dict(), indent=2))
         return 0
-    sp = f"{loc.spacing_mm[0]:.4f} mm/px ({loc.spacing_source})" if loc.spacing_mm else "unknown"
+    sp = f"{as_spacing(loc.spacing_mm).row:.4f} mm/px ({loc.spacing_source})" if loc.spacing_mm else "unknown"
     ev = ", ".join(f"{k} {v:.2f}" for k, v in loc.evidence.items())
     print(f"region {loc.region} (joint evidence: {ev}), spacing {sp}")
     print("flags: " + (", ".join(loc.flags) if loc.flags else "none"))

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ..spatial import distance_mm
+
 __all__ = ["landmark_errors", "summarise_landmark_errors"]
 
 
@@ -14,20 +16,14 @@ def landmark_errors(pred: Mapping[str, Sequence[float]], truth: Mapping[str, Seq
     """Per landmark present in both: error in pixels and (with spacing) in mm.
 
     ``pred`` values may carry a third item (confidence), which is ignored here."""
-    if spacing_mm is None:
-        sr = sc = None
-    elif isinstance(spacing_mm, (int, float)):
-        sr = sc = float(spacing_mm)
-    else:
-        sr, sc = (float(v) for v in spacing_mm)
     out = {}
     for name, t in truth.items():
         if name not in pred:
             continue
         dx, dy = float(pred[name][0]) - float(t[0]), float(pred[name][1]) - float(t[1])
         entry = {"px": float(np.hypot(dx, dy))}
-        if sr is not None:
-            entry["mm"] = float(np.hypot(dx * sc, dy * sr))
+        if spacing_mm is not None:
+            entry["mm"] = distance_mm(pred[name][:2], t[:2], spacing_mm)
         out[name] = entry
     return out
 

@@ -14,6 +14,8 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
+from ..spatial import as_spacing
+
 from ..errors import (
     ColourImageError,
     CorruptImageError,
@@ -282,7 +284,7 @@ def _spacing(ds: Dataset, source: str) -> tuple[tuple[float, float] | None, str 
             except (TypeError, ValueError):
                 factor = None
             if factor is not None and 0.5 <= factor <= 3.0:
-                return (spacing[0] / factor, spacing[1] / factor), "ImagerPixelSpacing/ERMF"
+                return tuple(as_spacing(spacing).scaled(1 / factor, 1 / factor)), "ImagerPixelSpacing/ERMF"
             if factor is not None:
                 log.warning("%s: ignoring implausible EstimatedRadiographicMagnificationFactor %s", source, ermf)
             return spacing, "ImagerPixelSpacing"

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from ..spatial import as_spacing
+
 __all__ = ["Radiograph"]
 
 
@@ -48,7 +50,8 @@ class Radiograph:
         """Physical extent ``(height, width)`` in mm, when spacing is known."""
         if self.spacing_mm is None:
             return None
-        return (self.shape[0] * self.spacing_mm[0], self.shape[1] * self.spacing_mm[1])
+        sp = as_spacing(self.spacing_mm)
+        return (self.shape[0] * sp.row, self.shape[1] * sp.col)
 
     def summary(self) -> dict[str, Any]:
         """What was understood about the radiograph, as plain values (used by ``sharpscore info``)."""
@@ -70,6 +73,6 @@ class Radiograph:
         return out
 
     def __repr__(self) -> str:  # numpy arrays make the dataclass repr unreadable
-        sp = "unknown" if self.spacing_mm is None else f"{self.spacing_mm[0]:.4g}x{self.spacing_mm[1]:.4g} mm"
+        sp = "unknown" if self.spacing_mm is None else "{:.4g}x{:.4g} mm".format(*as_spacing(self.spacing_mm))
         return (f"Radiograph({self.shape[1]}x{self.shape[0]} px, spacing {sp}, body_part={self.body_part!r}, "
                 f"laterality={self.laterality!r}, view={self.view!r}, source={self.source!r})")

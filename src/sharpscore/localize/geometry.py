@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import schema
+from ..spatial import as_spacing
 
 __all__ = ["letterbox_matrix", "crop_matrix", "warp", "warp_points", "estimate_spacing", "CHANNELS",
            "channel_index", "kind_channels"]
@@ -55,7 +56,7 @@ def crop_matrix(centre_px: tuple[float, float], size: int, src_mm_per_px: tuple[
                 *, rotate_deg: float = 0.0, scale: float = 1.0) -> np.ndarray:
     """Matrix mapping output pixels of a ``size`` crop at ``out_mm_per_px`` centred on ``centre_px``
     (source pixels) to source pixels."""
-    sr, sc = src_mm_per_px
+    sr, sc = as_spacing(src_mm_per_px)
     t = np.deg2rad(rotate_deg)
     c, si = np.cos(t), np.sin(t)
     step = out_mm_per_px / scale

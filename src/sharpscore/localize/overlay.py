@@ -11,6 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .._fsutil import atomic_write  # noqa: E402
+from ..spatial import as_spacing  # noqa: E402
+
 
 
 def radiograph_axes(rg, max_side: int = 1400):
@@ -42,7 +44,7 @@ def draw_landmarks(loc, path: str | Path, max_side: int = 1400) -> Path:
     for name, (x, y, c) in loc.landmarks.items():
         ax.plot(x / step, y / step, "o", ms=5, mfc="none", mec=cmap(float(c)), mew=1.5)
         ax.text(x / step + 6, y / step, name, color=cmap(float(c)), fontsize=6)
-    title = f"{loc.region}  spacing {loc.spacing_mm[0]:.3f} mm ({loc.spacing_source})" if loc.spacing_mm else loc.region
+    title = f"{loc.region}  spacing {as_spacing(loc.spacing_mm).row:.3f} mm ({loc.spacing_source})" if loc.spacing_mm else loc.region
     if loc.flags:
         title += "\nflags: " + ", ".join(loc.flags[:6]) + (" ..." if len(loc.flags) > 6 else "")
     ax.set_title(title + "\nresearch use only", fontsize=7)

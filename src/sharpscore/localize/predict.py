@@ -11,6 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..spatial import as_spacing, distance_mm, to_mm
 from .. import schema
 from ..errors import MultipleRegionsError, NotHandOrFootError
 from ..io.radiograph import Radiograph
@@ -76,8 +77,7 @@ class JointLocations:
     def landmarks_mm(self) -> dict[str, tuple[float, float]] | None:
         if self.spacing_mm is None:
             return None
-        sr, sc = self.spacing_mm
-        return {k: (x * sc, y * sr) for k, (x, y, _) in self.landmarks.items()}
+        return {k: tuple(float(v) for v in to_mm(p[:2], self.spacing_mm)) for k, p in self.landmarks.items()}
 
     def to_dict(self) -> dict[str, Any]:
         return {"region": self.region, "landmarks": {k: list(v) for k, v in self.landmarks.items()},
@@ -168,7 +168,7 @@ class Localizer:
         f = max(1.0, spec.fine_mm_per_px / min(spacing))
         work = shrink(img, f)
         fy, fx = img.shape[0] / work.shape[0], img.shape[1] / work.shape[1]
-        work_spacing = (spacing[0] * fy, spacing[1] * fx)
+        work_spacing = as_spacing(spacing).scaled(fy, fx)
         to_work = np.linalg.inv(scale_matrix(fx, fy))
         back = scale_matrix(fx, fy)
         groups: dict[int, list[str]] = {}
@@ -188,7 +188,7 @@ class Localizer:
             for i, n in enumerate(names):
                 p = back @ mats[i] @ np.array([float(xy[i, 0]), float(xy[i, 1]), 1.0])
                 # A refinement that wanders far from the coarse estimate is not trusted.
-                dist_mm = np.hypot((p[0] - coarse[n][0]) * spacing[1], (p[1] - coarse[n][1]) * spacing[0])
+                dist_mm = distance_mm(p[:2], coarse[n][:2], spacing)
                 c = float(conf[i]) * (1.0 if dist_mm < 0.4 * size * spec.fine_mm_per_px else 0.3)
                 refined[n] = (float(p[0]), float(p[1]), c)
         return {n: refined[n] for n in coarse}
@@ -202,7 +202,7 @@ class Localizer:
         seeds = {}
         for k in WRIST:
             x, y, c = landmarks[k]
-            far = np.hypot((x - pred[k][0]) * spacing[1], (y - pred[k][1]) * spacing[0]) > 4.0
+            far = distance_mm((x, y), pred[k][:2], spacing) > 4.0
             seeds[k] = (pred[k][0], pred[k][1], 1.0) if far or c < 0.5 else (x, y, 1.0)
         return self._refine(img, spacing, seeds, kind)
 
@@ -257,7 +257,7 @@ def _demote_collisions(landmarks: dict, spacing: tuple[float, float], kind: str,
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             (xa, ya, ca), (xb, yb, cb) = landmarks[a], landmarks[b]
-            if np.hypot((xa - xb) * spacing[1], (ya - yb) * spacing[0]) >= COLLISION_MM:
+            if distance_mm((xa, ya), (xb, yb), spacing) >= COLLISION_MM:
                 continue
             losers = [n for n, c, other in ((a, ca, cb), (b, cb, ca)) if c <= other + 0.05]
             pred = None
@@ -265,8 +265,7 @@ def _demote_collisions(landmarks: dict, spacing: tuple[float, float], kind: str,
                 rest = {k: v for k, v in landmarks.items() if k not in (a, b) and v[2] >= LOW_CONFIDENCE}
                 if len(rest) >= 6:
                     pred, _ = fit_template(rest, spacing, trim_mm=4.0)
-                    off = {n: np.hypot((landmarks[n][0] - pred[n][0]) * spacing[1],
-                                       (landmarks[n][1] - pred[n][1]) * spacing[0]) for n in (a, b)}
+                    off = {n: distance_mm(landmarks[n][:2], pred[n][:2], spacing) for n in (a, b)}
                     losers = [max(off, key=off.get)]
             for n in losers:
                 x, y, c = out[n]

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..spatial import to_mm, to_px
+
 __all__ = ["ANCHORS", "WRIST", "build_template", "build_regression", "load_template", "similarity_fit",
            "fit_template", "wrist_from_fingers"]
 
@@ -111,14 +113,12 @@ def fit_template(points: dict[str, tuple[float, float]], spacing_mm: tuple[float
     points with a larger residual are dropped and the fit repeated once (robust to a few outliers)."""
     tpl = load_template()
     names = [k for k in points if k in tpl]
-    sr, sc = spacing_mm
-    to_mm = np.array([sc, sr])
 
     def fit(use):
-        dst = np.array([points[k][:2] for k in use]) * to_mm
+        dst = to_mm([points[k][:2] for k in use], spacing_mm)
         s, r, t = similarity_fit(np.array([tpl[k] for k in use]), dst)
         pred = {k: (s * v @ r.T + t) for k, v in tpl.items()}
-        res = {k: float(np.linalg.norm(pred[k] - np.asarray(points[k][:2]) * to_mm)) for k in use}
+        res = {k: float(np.linalg.norm(pred[k] - to_mm(points[k][:2], spacing_mm))) for k in use}
         return pred, res
 
     pred, res = fit(names)
@@ -126,8 +126,8 @@ def fit_template(points: dict[str, tuple[float, float]], spacing_mm: tuple[float
         keep = [k for k in names if res[k] <= trim_mm]
         if len(keep) >= 6 and len(keep) < len(names):
             pred, _ = fit(keep)
-            res = {k: float(np.linalg.norm(pred[k] - np.asarray(points[k][:2]) * to_mm)) for k in names}
-    return {k: (float(v[0] / sc), float(v[1] / sr)) for k, v in pred.items()}, res
+            res = {k: float(np.linalg.norm(pred[k] - to_mm(points[k][:2], spacing_mm))) for k in names}
+    return {k: tuple(float(c) for c in to_px(v, spacing_mm)) for k, v in pred.items()}, res
 
 
 def wrist_from_fingers(landmarks: dict, spacing_mm: tuple[float, float], min_confidence: float = 0.5) \
@@ -144,14 +144,12 @@ def wrist_from_fingers(landmarks: dict, spacing_mm: tuple[float, float], min_con
         pred, _ = fit_template(use, spacing_mm)
         filled.update({k: pred[k] for k in ANCHORS if k not in use})
     reg = _regression()
-    sr, sc = spacing_mm
-    to_mm = np.array([sc, sr])
-    pts = np.array([filled[k] for k in ANCHORS]) * to_mm
+    pts = to_mm([filled[k] for k in ANCHORS], spacing_mm)
     s, r, t = similarity_fit(pts, reg["reference"])  # image (mm) -> reference frame, reflection allowed
     x = (s * pts @ r.T + t).reshape(1, -1)
     y = (x @ reg["coef"].T + reg["intercept"]).reshape(-1, 2)
     back = (y - t) @ r / s  # the inverse similarity (r is orthogonal)
-    return {k: (float(p[0] / sc), float(p[1] / sr)) for k, p in zip(WRIST, back)}
+    return {k: tuple(float(v) for v in to_px(p, spacing_mm)) for k, p in zip(WRIST, back)}
 
 
 def main() -> None:  # pragma: no cover - regeneration script

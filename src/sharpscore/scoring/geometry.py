@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import schema
-from ..spatial import SITE_AXES, bone_frame, distal_direction  # noqa: F401
+from ..spatial import SITE_AXES, as_spacing, bone_frame, distal_direction  # noqa: F401
 
 __all__ = ["distal_direction", "site_crop_matrix", "SITE_AXES"]
 
@@ -35,8 +34,8 @@ def site_crop_matrix(centre_px: tuple[float, float], distal: np.ndarray, spacing
         right = -right
     down = -d  # the crop's +y direction
     step = fov_mm / scale / size  # mm per crop pixel
-    sr, sc = spacing_mm
-    to_px = np.diag([1.0 / sc, 1.0 / sr])
+    sp = as_spacing(spacing_mm)
+    to_px = np.diag([1.0 / sp.col, 1.0 / sp.row])
     half = (size - 1) / 2.0
     a = to_px @ np.column_stack([right * step, down * step])
     centre = np.asarray(centre_px, float) + to_px @ (right * shift_mm[0] + down * shift_mm[1])

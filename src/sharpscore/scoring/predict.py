@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..spatial import as_spacing
 from .. import schema
 from ..localize.geometry import warp
 from ..localize.predict import scale_matrix, shrink
@@ -83,7 +84,7 @@ def prepare_image(pixels: np.ndarray | torch.Tensor, spacing_mm: tuple[float, fl
     f = max(1.0, mm_per_px / min(spacing_mm))
     small = shrink(img.float(), f)
     fy, fx = img.shape[-2] / small.shape[-2], img.shape[-1] / small.shape[-1]
-    return small, (spacing_mm[0] * fy, spacing_mm[1] * fx), np.linalg.inv(scale_matrix(fx, fy))
+    return small, as_spacing(spacing_mm).scaled(fy, fx), np.linalg.inv(scale_matrix(fx, fy))
 
 
 def site_crops(image: torch.Tensor, spacing_mm: tuple[float, float], landmarks: dict, region: str, spec: ScorerSpec,
