@@ -56,11 +56,11 @@ def crop_matrix(centre_px: tuple[float, float], size: int, src_mm_per_px: tuple[
                 *, rotate_deg: float = 0.0, scale: float = 1.0) -> np.ndarray:
     """Matrix mapping output pixels of a ``size`` crop at ``out_mm_per_px`` centred on ``centre_px``
     (source pixels) to source pixels."""
-    sr, sc = as_spacing(src_mm_per_px)
+    sp = as_spacing(src_mm_per_px)
     t = np.deg2rad(rotate_deg)
     c, si = np.cos(t), np.sin(t)
     step = out_mm_per_px / scale
-    A = np.array([[step / sc * c, -step / sc * si], [step / sr * si, step / sr * c]])
+    A = np.array([[step / sp.col * c, -step / sp.col * si], [step / sp.row * si, step / sp.row * c]])
     half = (size - 1) / 2.0
     m = np.eye(3)
     m[:2, :2] = A
