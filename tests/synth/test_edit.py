@@ -99,3 +99,12 @@ def test_landmarks_move_with_the_narrowed_joint(film):
     assert moved < 0.5  # the fade-out ends before the next joint
     assert np.linalg.norm(to_mm(out.landmarks["mcp5"], SPACING) - to_mm(lm["mcp5"], SPACING)) == 0.0
     assert out.grades["mcp3"] == {"erosion": 0, "jsn": 4}
+
+
+def test_grades_not_drawable_are_recorded_as_not_drawn():
+    blank = np.full((600, 600), 0.4, np.float32)  # no bone, no joint space: nothing can be drawn
+    lm = {"mcp3": (300.0, 300.0), "pip3": (300.0, 0.0)}
+    out = edit_radiograph(blank, lm, (0.15, 0.15), "RH", {"mcp3": {"erosion": 4, "jsn": 3}}, seed=0)
+    assert out.grades["mcp3"] == {"erosion": 0, "jsn": 0}
+    assert np.array_equal(out.pixels, blank)
+    assert out.grades["mcp2"] == {"erosion": None, "jsn": None}  # no landmark: unknown, not 0

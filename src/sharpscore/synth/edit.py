@@ -217,6 +217,8 @@ def narrow_joint(pixels: np.ndarray, frame: BoneFrame, grade: int, rng: np.rando
     if grade <= 0:
         return pixels, None
     gap = gap or measure_gap(pixels, frame, site=site, family=family)
+    if not gap.found:  # no joint space visible on the film: nothing to narrow (recorded as grade 0)
+        return pixels, None
     factor = JSN_GAP_FACTOR[int(grade)]
     keep = float(np.clip(factor + rng.normal(0, 0.06), 0.0, 0.9)) if grade < 4 else 0.0
     close = gap.width * (1.0 - keep)
@@ -308,11 +310,13 @@ def _lesion(pixels: np.ndarray, frame: BoneFrame, centre: np.ndarray, direction:
 
 
 def erode_joint(pixels: np.ndarray, frame: BoneFrame, grade: int, rng: np.random.Generator, *,
-                kind: str = "hand", site: str = "", family: str = "finger", gap: Gap | None = None) -> np.ndarray:
-    """``pixels`` with erosions of SvdH ``grade`` at the joint (or bone) of ``frame``. Grade 0
-    returns the input. Hands: 0-5 per joint; feet: 0-10 split between the two bones."""
+                kind: str = "hand", site: str = "", family: str = "finger", gap: Gap | None = None
+                ) -> tuple[np.ndarray, int]:
+    """``pixels`` with erosions of SvdH ``grade`` at the joint (or bone) of ``frame``, and the grade
+    actually drawn (lower when no bone edge could be found for some defects). Grade 0 returns the
+    input. Hands: 0-5 per joint; feet: 0-10 split between the two bones."""
     if grade <= 0:
-        return pixels
+        return pixels, 0
     axial = family != "wrist"
     if axial:
         gap = gap or measure_gap(pixels, frame, site=site, family=family)
@@ -322,26 +326,33 @@ def erode_joint(pixels: np.ndarray, frame: BoneFrame, grade: int, rng: np.random
             per_bone = [(g_prox, -1), (grade - g_prox, +1)]
         else:  # a hand joint's grade, most of it on the proximal bone's head
             per_bone = [(grade, -1 if rng.random() < 0.7 else +1)]
+        drawn = 0
         for g, side in per_bone:
             if g <= 0:
                 continue
             base = gap.proximal - 0.55 * hw if side < 0 else gap.distal + 0.45 * hw
-            pixels = _erode_bone(pixels, frame, g, rng, np.array([base, 0.0]), hw, toward=-side)
-        return pixels
+            pixels, d = _erode_bone(pixels, frame, g, rng, np.array([base, 0.0]), hw, toward=-side)
+            drawn += d
+        return pixels, drawn
     hw = bone_half_width(pixels, frame, 0.0, family=family)
     return _erode_bone(pixels, frame, grade, rng, np.array([0.0, 0.0]), min(hw, 5.0), toward=0)
 
 
 def _erode_bone(pixels: np.ndarray, frame: BoneFrame, grade: int, rng: np.random.Generator, centre: np.ndarray,
-                hw: float, toward: int) -> np.ndarray:
+                hw: float, toward: int) -> tuple[np.ndarray, int]:
     """Defects on one bone end centred at ``centre``: marginal (bare areas, beside the joint surface)
-    when ``toward`` says where the joint is (+1 distal, -1 proximal), anywhere around otherwise."""
+    when ``toward`` says where the joint is (+1 distal, -1 proximal), anywhere around otherwise.
+    Returns the pixels and the grade drawn: a defect whose bone edge is not found is tried in
+    other directions, and the grade is lowered to what the defects placed amount to."""
     grade = int(min(grade, 5))
     surface = np.pi * hw  # the bone end's outline, mm
     n = _N_LESIONS[grade]
     total = EROSION_FRACTION[grade] * surface
     radius = float(np.clip(total / (2.0 * n), 0.6, 4.0))
-    for k in range(n):
+    placed, tries = 0, 0
+    while placed < n and tries < 3 * n:
+        k = tries
+        tries += 1
         if toward:
             side = 1.0 if (k % 2 == 0) == (rng.random() < 0.5) else -1.0
             ang = np.deg2rad(rng.uniform(0, 55 if grade < 4 else 85))  # 0: straight across; 90: into the joint
@@ -355,7 +366,10 @@ def _erode_bone(pixels: np.ndarray, frame: BoneFrame, grade: int, rng: np.random
         r_edge, soft = found
         c = centre + direction * (r_edge - 0.25 * radius)
         pixels = _lesion(pixels, frame, c, direction, radius * rng.uniform(0.8, 1.2), soft, rng)
-    return pixels
+        placed += 1
+    if placed == n:
+        return pixels, grade
+    return pixels, max(g for g in range(grade + 1) if _N_LESIONS[g] <= placed and g < grade) if placed else 0
 
 
 def periarticular_osteopenia(pixels: np.ndarray, frame: BoneFrame, rng: np.random.Generator,
@@ -403,8 +417,9 @@ class EditNuisances:
 
 @dataclass
 class EditResult:
-    """An edited film: ``pixels``, ``landmarks`` moved with the bones, the ``grades`` drawn in
-    (``{site: {'erosion': g, 'jsn': g}}``) and the joint spaces measured before editing."""
+    """An edited film: ``pixels``, ``landmarks`` moved with the bones, the ``grades`` actually drawn
+    (``{site: {'erosion': g, 'jsn': g}}``: lower than asked where the film showed no joint space to
+    narrow or no bone edge for a defect) and the joint spaces measured before editing."""
 
     pixels: np.ndarray
     landmarks: dict[str, tuple[float, ...]]
@@ -435,6 +450,7 @@ def edit_radiograph(pixels: np.ndarray, landmarks: Mapping[str, tuple[float, ...
     gaps: dict[str, Gap] = {}
     sites = [s for s in schema.sites(kind) if s.name in lm]
     # narrowing first (it moves bones and landmarks), distal joints before proximal ones
+    drawn: dict[str, dict[str, int]] = {s.name: {"erosion": 0, "jsn": 0} for s in sites}
     for s in sorted(sites, key=lambda s: (s.family == "wrist", s.name)):
         g = int((grades.get(s.name) or {}).get("jsn") or 0) if s.max_for("jsn") else 0
         if g <= 0:
@@ -445,12 +461,13 @@ def edit_radiograph(pixels: np.ndarray, landmarks: Mapping[str, tuple[float, ...
         out, warp = narrow_joint(out, frame, g, rng, site=s.name, family=s.family, gap=gap)
         if warp is not None:
             lm = {k: warp.move_point(v) for k, v in lm.items()}
+            drawn[s.name]["jsn"] = g
     for s in sites:
         g = int((grades.get(s.name) or {}).get("erosion") or 0) if s.max_for("erosion") else 0
         if g <= 0:
             continue
         frame = bone_frame(kind, s.name, lm, sp)
-        out = erode_joint(out, frame, g, rng, kind=kind, site=s.name, family=s.family)
+        out, drawn[s.name]["erosion"] = erode_joint(out, frame, g, rng, kind=kind, site=s.name, family=s.family)
     nz = nuisances or EditNuisances()
     for s in sites:
         if nz.osteopenia and rng.random() < nz.osteopenia:
@@ -463,6 +480,6 @@ def edit_radiograph(pixels: np.ndarray, landmarks: Mapping[str, tuple[float, ...
             if not s.max_for(m):
                 entry[m] = None
             else:
-                entry[m] = int((grades.get(s.name) or {}).get(m) or 0) if s.name in lm else None
+                entry[m] = drawn[s.name][m] if s.name in drawn else None
         applied[s.name] = entry
     return EditResult(pixels=out, landmarks=lm, grades=applied, gaps=gaps)
