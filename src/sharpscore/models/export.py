@@ -36,12 +36,15 @@ def export(best: Path, task: str, name: str, card: str | None, summary: str) -> 
         cal_digest = hashlib.sha256(cal_dst.read_bytes()).hexdigest()
     elif cal_dst.exists():
         cal_dst.unlink()  # a stale calibration of older weights must not be loaded with new ones
+    meta = json.loads(ck["meta"])
     registry = json.loads((_DIR / "registry.json").read_text()) if (_DIR / "registry.json").exists() else {"models": []}
     registry["models"] = [m for m in registry["models"] if not (m["task"] == task and m["name"] == name)]
     registry["models"].append({"task": task, "name": name, "weights": out.name, "sha256": digest,
                                "card": Path(card).name if card else None, "summary": summary,
                                "calibration_sha256": cal_digest,
-                               "trained_epoch": json.loads(ck["meta"]).get("epoch")})
+                               "trained_epoch": meta.get("epoch"),
+                               **({"trained_on": meta["trained_on"]} if meta.get("trained_on") else {}),
+                               **({"real_films": meta["real_films"]} if meta.get("real_films") else {})})
     atomic_write_text(_DIR / "registry.json", json.dumps(registry, indent=1) + "\n")
     return out
 
