@@ -123,3 +123,20 @@ def test_partial_landmark_files_are_completed_by_the_localiser(ra2_cohort, tmp_p
     ds = ScorerDataset(samples, ScorerSpec(**TINY), None)
     assert len(ds.items) == len(schema.HAND_SITES)  # all 22 sites, wrist ones from the localiser
     assert samples[0].landmarks["mcp2"] == fingers["mcp2"]  # the file's own points win
+
+
+def test_resolution_and_jpeg_augmentation_change_crops_deterministically():
+    import numpy as np
+    import torch
+
+    from sharpscore.scoring.task import ScorerAugment, ScorerDataset
+
+    ds = ScorerDataset.__new__(ScorerDataset)
+    x = torch.rand(1, 96, 96)
+    ds.augment = ScorerAugment(gamma=(1, 1), contrast=(1, 1), noise=0, blur=0, lowres=1.0, jpeg=1.0)
+    a = ds._intensity(x, np.random.default_rng(3))
+    b = ds._intensity(x, np.random.default_rng(3))
+    assert torch.equal(a, b) and a.shape == x.shape
+    assert float((a - x).abs().mean()) > 0.02  # coarser and compressed
+    ds.augment = ScorerAugment(gamma=(1, 1), contrast=(1, 1), noise=0, blur=0)
+    assert torch.allclose(ds._intensity(x, np.random.default_rng(3)), x)  # off by default

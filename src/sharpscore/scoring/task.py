@@ -31,6 +31,10 @@ class ScorerAugment(ConfigModel):
     contrast: tuple[float, float] = (0.8, 1.25)
     noise: float = 0.03
     blur: float = 0.3  # probability of a light blur
+    lowres: float = 0.0  # probability of a film at coarser resolution (crop down- and up-sampled) ...
+    lowres_factor: tuple[float, float] = (1.3, 2.0)  # ... by this factor
+    jpeg: float = 0.0  # probability of JPEG compression of the crop ...
+    jpeg_quality: tuple[int, int] = (30, 90)  # ... at a quality drawn from this range
 
 
 class ScorerLoss(ConfigModel):
@@ -131,6 +135,13 @@ class ScorerDataset(Dataset):
         if rng.random() < a.blur:
             k = torch.tensor([0.25, 0.5, 0.25])
             x = torch.nn.functional.conv2d(x[:, None], (k[:, None] * k[None, :])[None, None], padding=1)[:, 0]
+        if a.lowres and rng.random() < a.lowres:
+            size = x.shape[-1]
+            small = max(8, int(round(size / float(rng.uniform(*a.lowres_factor)))))
+            x = torch.nn.functional.interpolate(x[:, None], size=small, mode="area")
+            x = torch.nn.functional.interpolate(x, size=size, mode="bilinear", align_corners=False)[:, 0]
+        if a.jpeg and rng.random() < a.jpeg:
+            x = _jpeg(x, int(rng.integers(a.jpeg_quality[0], a.jpeg_quality[1] + 1)))
         if a.noise > 0:
             g = torch.Generator().manual_seed(int(rng.integers(2**31)))
             x = x + float(rng.uniform(0, a.noise)) * torch.randn(x.shape, generator=g)
@@ -147,6 +158,21 @@ class ScorerDataset(Dataset):
         return {"crop": crop, "site": torch.tensor(site_index(it.kind, it.site)),
                 "erosion": torch.tensor(it.erosion), "jsn": torch.tensor(it.jsn),
                 "foot": torch.tensor(int(it.kind == "foot"))}
+
+
+def _jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
+    """Each channel of a crop through JPEG at ``quality`` (8-bit, as exported films are)."""
+    import io
+
+    from PIL import Image
+
+    out = []
+    for ch in x:
+        buf = io.BytesIO()
+        Image.fromarray(np.round(ch.clamp(0, 1).numpy() * 255).astype(np.uint8)).save(buf, format="JPEG",
+                                                                                    quality=quality)
+        out.append(torch.from_numpy(np.asarray(Image.open(buf), np.float32) / 255.0))
+    return torch.stack(out)
 
 
 def _load_localizer(name: str):
