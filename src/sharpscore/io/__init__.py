@@ -34,6 +34,8 @@ def sniff_format(path: str | os.PathLike) -> str:
         raise NotAFileError(f"{p}: no such file")
     if p.is_dir():
         raise NotAFileError(f"{p}: is a directory, not a file")
+    if not p.is_file():  # a FIFO, socket or device would block or never end
+        raise NotAFileError(f"{p}: not a regular file")
     try:
         with p.open("rb") as fh:
             head = fh.read(512)
@@ -105,8 +107,8 @@ def load_radiograph(source: Source, *, spacing_mm: float | tuple[float, float] |
     if isinstance(source, Dataset):
         from .dicom import dataset_to_radiograph
 
-        return dataset_to_radiograph(source, apply_voi=apply_voi, max_pixels=max_pixels,
-                                     include_identifiers=include_identifiers, spacing_mm=spacing_mm)
+        return _finite(dataset_to_radiograph(source, apply_voi=apply_voi, max_pixels=max_pixels,
+                                             include_identifiers=include_identifiers, spacing_mm=spacing_mm))
     if not isinstance(source, (str, os.PathLike)):
         raise InputError(f"cannot load a radiograph from a {type(source).__name__}; give a path, "
                          "a pydicom Dataset or a 2-D numpy array")
@@ -125,8 +127,18 @@ def load_radiograph(source: Source, *, spacing_mm: float | tuple[float, float] |
         from .metaimage import read_metaimage
 
         rg = read_metaimage(path, **options)
+    _finite(rg)
     if spacing_mm is not None:
         rg.spacing_mm, rg.spacing_source = normalise_spacing(spacing_mm), "user"
+    return rg
+
+
+def _finite(rg: Radiograph) -> Radiograph:
+    """NaN or infinite pixels (float DICOM/MetaImage data) would poison every score: refused."""
+    if not np.isfinite(rg.pixels).all():
+        from ..errors import CorruptImageError
+
+        raise CorruptImageError(f"{rg.source}: pixel data contains NaN or infinite values")
     return rg
 
 

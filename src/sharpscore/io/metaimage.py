@@ -18,6 +18,7 @@ def read_metaimage(path: Path, *, max_pixels: int = 100_000_000, **_: Any) -> Ra
     """Read a 2-D MetaImage; spacing comes from its ``ElementSpacing`` header."""
     import SimpleITK as sitk
 
+    _check_data_file(path)
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     try:
@@ -39,6 +40,8 @@ def read_metaimage(path: Path, *, max_pixels: int = 100_000_000, **_: Any) -> Ra
         raise CorruptImageError(f"{path}: MetaImage pixel data is truncated or corrupt ({_first_line(exc)})") from None
     arr = sitk.GetArrayViewFromImage(image)
     arr = np.asarray(arr).reshape(arr.shape[-2:])
+    if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+        raise CorruptImageError(f"{path}: pixel data contains NaN or infinite values")
     spacing_xy = image.GetSpacing()[:2]
     from .dicom import plausible_spacing
 
@@ -49,6 +52,28 @@ def read_metaimage(path: Path, *, max_pixels: int = 100_000_000, **_: Any) -> Ra
         pixels = to_unit_range(arr)
     return Radiograph(pixels=pixels, spacing_mm=spacing, spacing_source="header" if spacing else None,
                       source=str(path), format="mha", metadata={"dtype": str(arr.dtype)})
+
+
+def _check_data_file(path: Path) -> None:
+    """Refuse a header whose ``ElementDataFile`` points outside its own folder (a MetaImage header
+    can name any file on the machine as its pixel data)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(65536).decode("latin-1")
+    except OSError as exc:
+        raise CorruptImageError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    for line in head.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() != "ElementDataFile":
+            continue
+        name = value.strip()
+        if name.upper() in ("LOCAL", "") or name.upper().startswith("LIST"):
+            return
+        folder = path.resolve().parent
+        target = (folder / name).resolve()
+        if Path(name).is_absolute() or not target.is_relative_to(folder):
+            raise CorruptImageError(f"{path}: ElementDataFile {name!r} lies outside the header's folder; refused")
+        return
 
 
 def _first_line(exc: Exception) -> str:
