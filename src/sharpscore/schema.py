@@ -464,4 +464,12 @@ def _fmt(value: object) -> str:
         if math.isnan(value):
             return ""
         return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, str):
+        return csv_text(value)
     return str(value)
+
+
+def csv_text(text: str) -> str:
+    """A text cell that a spreadsheet will not run as a formula (``=``, ``+``, ``-``, ``@``, tab or
+    carriage return first get a leading apostrophe, as OWASP recommends)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

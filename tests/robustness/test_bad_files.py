@@ -59,3 +59,36 @@ def test_a_fifo_is_refused_without_hanging(tmp_path):
     t.join(5)
     assert not t.is_alive(), "load_radiograph blocked on a FIFO"
     assert "not a regular file" in result["error"]
+
+
+def test_csv_cells_cannot_become_formulas(tmp_path):
+    from sharpscore import schema
+
+    assert schema.csv_text("=HYPERLINK(1)") == "'=HYPERLINK(1)" and schema.csv_text("P001") == "P001"
+    row = schema.records_to_ra2_row("=cmd|' /C calc'!A0", [])
+    schema.write_ra2_csv(tmp_path / "s.csv", [row])
+    assert (tmp_path / "s.csv").read_text().splitlines()[1].startswith("'=cmd")
+
+
+def test_api_argument_mistakes_are_typed(scorer):
+    from sharpscore.errors import InputError
+
+    with pytest.raises(InputError, match="errors must be"):
+        scorer.score_many([], errors="bogus")
+    with pytest.raises(InputError, match="at least one region"):
+        scorer.score_patient({})
+    with pytest.raises(InputError, match="at least one region"):
+        scorer.score_patient("/folder")
+
+
+def test_a_run_where_every_file_fails_exits_non_zero(tmp_path, capsys):
+    from sharpscore.cli import main
+
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "a.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 64)
+    (d / "b.txt").write_text("not an image")
+    code = main(["score", str(d), "--out", str(tmp_path / "out"), "--quiet"])
+    assert code == 2
+    assert "none of the 2 files could be scored" in capsys.readouterr().err
+    assert len((tmp_path / "out" / "errors.csv").read_text().splitlines()) == 3  # header + both files

@@ -306,6 +306,6 @@ def _write_errors(path: Path, errors: list[tuple[str, str, str]]) -> None:
         with tmp.open("w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["file", "error", "message"])
-            w.writerows(errors)
+            w.writerows([[schema.csv_text(str(c)) for c in row] for row in errors])
 
     atomic_write(path, write)

@@ -115,6 +115,8 @@ class Scorer:
         """Score many radiographs; the joint crops of ``batch_size`` radiographs go through the
         network together (worth it on a GPU). ``errors='keep'`` puts the exception in the list in
         place of a result instead of raising."""
+        if errors not in ("raise", "keep"):
+            raise InputError(f"score_many: errors must be 'raise' or 'keep', not {errors!r}")
         out: list[RadiographScore | SharpScoreError] = []
         batch: list[tuple] = []
 
@@ -145,6 +147,9 @@ class Scorer:
                       explain: bool = False) -> PatientScore:
         """Score a patient's radiographs given as ``{"LH": src, "RH": src, "LF": src, "RF": src}``
         (any subset). Totals are over the regions given; the others are listed as missing."""
+        if not isinstance(sources, Mapping) or not sources:
+            raise InputError("score_patient: give {'LH': film, 'RH': film, 'LF': film, 'RF': film} "
+                             "(at least one region)")
         bad = sorted(set(sources) - set(schema.REGIONS))
         if bad:
             raise InputError(f"score_patient: unknown region keys {bad}; use LH, RH, LF, RF")

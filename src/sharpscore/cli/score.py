@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,4 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if s.failed:
         print(f"{s.failed} files could not be scored: see {s.out}/errors.csv")
     print("research use only: review flagged results (needs_review) before use")
+    if s.failed and not s.scored and not s.skipped:
+        print(f"sharpscore: error: none of the {s.failed} files could be scored", file=sys.stderr)
+        return 2
     return 0
