@@ -11,11 +11,13 @@ def test_quickstart_runs(tmp_path, monkeypatch, capsys):
     block = re.search(r"## Quickstart\s+```python\n(.*?)```", text, re.S).group(1)
     assert len(block.strip().splitlines()) <= 8
     monkeypatch.chdir(tmp_path)
-    exec(compile(block, "README quickstart", "exec"), {})
+    ns: dict = {}
+    exec(compile(block, "README quickstart", "exec"), ns)
     out = capsys.readouterr().out
     region, total = out.split()[:2]
     assert region == "RH" and 0 <= float(total) <= 140
     assert (tmp_path / "hand.dcm").exists() and (tmp_path / "hand.png").read_bytes()[:4] == b"\x89PNG"
+    assert ns["fixed"].landmarks["mcp2"][2] == 1.0 and "reader_landmarks:1" in ns["fixed"].flags
 
 
 def test_readme_names_the_two_setup_commands():
