@@ -92,3 +92,13 @@ def test_a_run_where_every_file_fails_exits_non_zero(tmp_path, capsys):
     assert code == 2
     assert "none of the 2 files could be scored" in capsys.readouterr().err
     assert len((tmp_path / "out" / "errors.csv").read_text().splitlines()) == 3  # header + both files
+
+
+def test_a_wrong_user_spacing_is_flagged(jpeg_patient, scorer):
+    from sharpscore.io import load_radiograph
+
+    good = scorer.score(load_radiograph(jpeg_patient / "P00000-RH.jpg"))
+    assert not any(f.startswith("spacing_disagrees") for f in good.flags)
+    rg = load_radiograph(jpeg_patient / "P00000-RH.jpg", spacing_mm=0.5)  # the hand would be 1 m long
+    res = scorer.score(rg)
+    assert any(f.startswith("spacing_disagrees_with_anatomy:") for f in res.flags) and res.needs_review

@@ -23,7 +23,8 @@ INFORMATIONAL = ("spacing_estimated", "scorer_real_films_simulated_disease", "re
 class ReviewPolicy:
     """Thresholds of the review rules (the defaults are what the shipped models were checked with)."""
 
-    def __init__(self, max_set_size: int = 3, min_adult_scale: float = 0.82, metal_fraction: float = 0.03,
+    def __init__(self, max_set_size: int = 3, min_adult_scale: float = 0.82, max_adult_scale: float = 1.45,
+                 metal_fraction: float = 0.03,
                  physis_depth: float = 0.15, physis_joints: int = 4):
         self.max_set_size = max_set_size  # a prediction set of this many grades or more is "wide"
         # open growth plates: at least physis_joints phalangeal joints with a second trough deeper
@@ -31,6 +32,7 @@ class ReviewPolicy:
         self.physis_depth = physis_depth
         self.physis_joints = physis_joints
         self.min_adult_scale = min_adult_scale  # hand size relative to the adult reference
+        self.max_adult_scale = max_adult_scale  # above: the given or tagged pixel spacing cannot be right
         self.metal_fraction = metal_fraction  # share of near-saturated pixels around a joint
 
 
@@ -94,6 +96,8 @@ def review_flags(rg, location, region_scores, policy: ReviewPolicy | None = None
         scale = _hand_scale(location.landmarks, location.spacing_mm)
         if scale is not None and scale < policy.min_adult_scale:
             flags.append(f"smaller_than_adult_hand:{scale:.2f}")
+        if scale is not None and scale > policy.max_adult_scale:  # no hand is that big: the spacing is wrong
+            flags.append(f"spacing_disagrees_with_anatomy:{scale:.2f}")
     if location.spacing_mm is not None:
         for s in _metal_sites(rg.pixels, location.landmarks, location.spacing_mm,
                               [j.site for j in region_scores.joints], policy.metal_fraction):
