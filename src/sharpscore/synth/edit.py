@@ -255,9 +255,9 @@ def _bridge(pixels: np.ndarray, frame: BoneFrame, t0: float, hw: float) -> np.nd
 
 
 def _edge_along(pixels: np.ndarray, frame: BoneFrame, centre: np.ndarray, direction: np.ndarray,
-                max_mm: float) -> tuple[float, float] | None:
-    """Distance from ``centre`` (t, s) along ``direction`` to the bone edge, and the intensity just
-    outside it; None when no edge is found."""
+                max_mm: float) -> tuple[float, float, float] | None:
+    """Distance from ``centre`` (t, s) along ``direction`` to the bone edge, the intensity just
+    outside it and the bone's intensity inside; None when no edge is found."""
     r = np.arange(0.0, max_mm, _STEP_MM)
     perp = np.array([-direction[1], direction[0]])
     off = np.linspace(-0.3, 0.3, 3)
@@ -276,18 +276,20 @@ def _edge_along(pixels: np.ndarray, frame: BoneFrame, centre: np.ndarray, direct
         return None
     i = peaks[0]
     j = min(len(v) - 1, i + int(0.6 / _STEP_MM))
-    return float(r[i]), float(v[j])
+    return float(r[i]), float(v[j]), float(inner)
 
 
 def _lesion(pixels: np.ndarray, frame: BoneFrame, centre: np.ndarray, direction: np.ndarray, radius: float,
-            soft: float, rng: np.random.Generator) -> np.ndarray:
+            soft: float, rng: np.random.Generator, bone: float | None = None) -> tuple[np.ndarray, bool]:
     """A cortical defect of ``radius`` mm centred at frame point ``centre`` (on the bone edge), deepest
-    along ``direction`` (pointing out of the bone): bone replaced by the soft-tissue level ``soft``."""
+    along ``direction`` (pointing out of the bone): bone replaced by the soft-tissue level ``soft``.
+    Also says whether it shows: in its core it must remove at least a third of the bone's contrast
+    over the soft tissue (``bone - soft``); a defect falling mostly outside bone does not count."""
     gx, gy = frame.to_px(centre[0], centre[1])
     sub = BoneFrame((float(gx), float(gy)), frame.axis, frame.spacing)
     box = sub.bounding_box(radius * 2.0 + 1.0, pixels.shape)
     if box is None:
-        return pixels
+        return pixels, False
     ys, xs = np.mgrid[box[0], box[1]]
     t, s = frame.from_px(xs, ys)
     dt, ds = t - centre[0], s - centre[1]
@@ -305,8 +307,12 @@ def _lesion(pixels: np.ndarray, frame: BoneFrame, centre: np.ndarray, direction:
     out = pixels.copy()
     patch = out[box]
     drop = np.maximum(patch - soft, 0.0)  # only bone above the soft-tissue level is removed
-    patch[:] = patch - m * strength * drop
-    return out
+    removed = m * strength * drop
+    patch[:] = patch - removed
+    core = m > 0.5
+    contrast = max((bone if bone is not None else float(patch.max())) - soft, 1e-3)
+    visible = bool(core.any() and float(removed[core].mean()) >= max(0.02, contrast / 3.0))
+    return out, visible
 
 
 def erode_joint(pixels: np.ndarray, frame: BoneFrame, grade: int, rng: np.random.Generator, *,
@@ -343,7 +349,7 @@ def _erode_bone(pixels: np.ndarray, frame: BoneFrame, grade: int, rng: np.random
     """Defects on one bone end centred at ``centre``: marginal (bare areas, beside the joint surface)
     when ``toward`` says where the joint is (+1 distal, -1 proximal), anywhere around otherwise.
     Returns the pixels and the grade drawn: a defect whose bone edge is not found is tried in
-    other directions, and the grade is lowered to what the defects placed amount to."""
+    other directions, and the grade is lowered to what the visible defects amount to."""
     grade = int(min(grade, 5))
     surface = np.pi * hw  # the bone end's outline, mm
     n = _N_LESIONS[grade]
@@ -363,10 +369,10 @@ def _erode_bone(pixels: np.ndarray, frame: BoneFrame, grade: int, rng: np.random
         found = _edge_along(pixels, frame, centre, direction, hw * 2.2 + 3.0)
         if found is None:
             continue
-        r_edge, soft = found
+        r_edge, soft, bone = found
         c = centre + direction * (r_edge - 0.25 * radius)
-        pixels = _lesion(pixels, frame, c, direction, radius * rng.uniform(0.8, 1.2), soft, rng)
-        placed += 1
+        pixels, visible = _lesion(pixels, frame, c, direction, radius * rng.uniform(0.8, 1.2), soft, rng, bone)
+        placed += visible
     if placed == n:
         return pixels, grade
     return pixels, max(g for g in range(grade + 1) if _N_LESIONS[g] <= placed and g < grade) if placed else 0
