@@ -17,8 +17,9 @@ def test_score_radiograph_result(dicom_patient, tmp_path):
     assert 0 <= res.erosion <= 80 and 0 <= res.jsn <= 60
     lo, hi = res.intervals["total"]
     assert lo <= res.total <= hi
-    # the shipped scorer has never seen a real film: every result asks for a reader
-    assert "scorer_trained_on_phantoms_only" in res.flags and res.needs_review is True
+    # the shipped scorer learned real hands with simulated disease: said, informational on a hand
+    assert "scorer_real_films_simulated_disease" in res.flags
+    assert "scorer_trained_on_phantoms_only" not in res.flags
     doc = json.loads(res.to_json(tmp_path / "r.json"))
     assert doc == json.loads((tmp_path / "r.json").read_text())
     assert doc["region"] == "RH" and len(doc["joints"]) == 22 and "research" in doc["disclaimer"].lower()
@@ -108,3 +109,10 @@ def test_every_other_shared_dicom_is_refused(scorer, name):
 
     with pytest.raises(NotHandOrFootError, match="not a hand or foot"):
         scorer.score(shared_path("dicom", name))
+
+
+def test_provenance_flags_follow_what_the_scorer_has_seen(dicom_patient):
+    foot = sharpscore.score_radiograph(dicom_patient / "P00000-RF.dcm")
+    assert "scorer_never_saw_real_foot" in foot.flags and foot.needs_review
+    phantom = sharpscore.score_radiograph(dicom_patient / "P00000-RH.dcm", model="phantom")
+    assert "scorer_trained_on_phantoms_only" in phantom.flags and phantom.needs_review

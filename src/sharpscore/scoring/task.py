@@ -301,7 +301,8 @@ class ScorerTask:
             if src.type in ("phantom", "negatives"):
                 continue
             how = "simulated_disease" if src.type == "real_edit" else "reader_scored"
-            for region in src.regions:
+            base_region = getattr(getattr(src, "base", None), "region", None)  # a real_edit source's films
+            for region in ([base_region] if base_region else src.regions):
                 kind = schema.region_kind(region)
                 if real.get(kind) != "reader_scored":
                     real[kind] = how
