@@ -150,12 +150,17 @@ def sweep(scorer, film) -> dict:
     lm = complete_landmarks(scorer.localizer, rg, lm)
     out = {}
     for measure, top in (("jsn", 4), ("erosion", 5)):
-        values = []
+        values, drawn = [], []
         for g in range(top + 1):
             ed = edit_radiograph(rg.pixels, lm, rg.spacing_mm, "LH", {"mcp3": {measure: g}}, seed=17)
             res = scorer.score(Radiograph(pixels=ed.pixels, spacing_mm=rg.spacing_mm, spacing_source="user"))
             values.append(round(float(getattr(res.joint("mcp3"), measure)), 3))
-        out[measure] = {"expected": values, "monotone": bool(all(b >= a for a, b in zip(values, values[1:])))}
+            drawn.append(ed.grades["mcp3"][measure])
+        # monotone in the grade actually drawn (the editor lowers a grade it cannot show)
+        pairs = sorted(zip(drawn, values))
+        out[measure] = {"asked": list(range(top + 1)), "drawn": drawn, "expected": values,
+                        "monotone_in_drawn_grade": bool(all(b[1] >= a[1] - 1e-9 for a, b in zip(pairs, pairs[1:])
+                                                            if b[0] > a[0]))}
     out["film"] = i
     return out
 
