@@ -17,8 +17,8 @@ def test_score_radiograph_result(dicom_patient, tmp_path):
     assert 0 <= res.erosion <= 80 and 0 <= res.jsn <= 60
     lo, hi = res.intervals["total"]
     assert lo <= res.total <= hi
-    # the shipped scorer learned real hands with simulated disease: said, informational on a hand
-    assert "scorer_real_films_simulated_disease" in res.flags
+    # the shipped scorer learned real hands only with simulated disease: said, and a reader confirms
+    assert "scorer_real_films_simulated_disease" in res.flags and res.needs_review
     assert "scorer_trained_on_phantoms_only" not in res.flags
     doc = json.loads(res.to_json(tmp_path / "r.json"))
     assert doc == json.loads((tmp_path / "r.json").read_text())

@@ -17,7 +17,7 @@ from .growth_plates import open_growth_plates
 
 __all__ = ["ReviewPolicy", "review_flags", "needs_review", "provenance_flags", "INFORMATIONAL"]
 
-INFORMATIONAL = ("spacing_estimated", "scorer_real_films_simulated_disease", "reader_landmarks")
+INFORMATIONAL = ("spacing_estimated", "reader_landmarks")
 
 
 class ReviewPolicy:
@@ -111,7 +111,8 @@ def provenance_flags(joint_scorer, region: str) -> list[str]:
     - ``scorer_trained_on_phantoms_only``: no real film at all (review);
     - ``scorer_never_saw_real_<kind>``: real films of other kinds only, e.g. feet (review);
     - ``scorer_real_films_simulated_disease``: real films of this kind, healthy with disease drawn in
-      (informational: grades not yet checked against readers on real RA films);
+      (review: grades not yet checked against readers on real RA films, and measured to over-call
+      finger JSN on a real adult hand; see the model card);
     - nothing: a cohort scored by readers.
     """
     real = dict(getattr(joint_scorer, "real_films", {}) or {})
