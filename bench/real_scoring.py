@@ -13,8 +13,8 @@ What it measures, end to end (shipped localiser on each film, then the scorer an
    the real RA2-DREAM prior shifted by ``--shift`` patient-severity SDs, drawn at full resolution
    by sharpscore.synth.edit): QWK per site family, ICC(2,1) of the hand total, coverage of the
    90% hand-total intervals.
-4. **A severity sweep** on one held-out film: MCP3 through JSN 0..4 and erosion 0..5; the expected
-   grade should rise monotonically.
+4. **A severity sweep** on one held-out film: MCP2-4, one at a time, through JSN 0..4 and erosion
+   0..5, averaged over 5 defect placements; the mean expected grade should rise monotonically.
 5. **Real RA wrists** (../shared/data/ramw600-wrists, 26 crops, reader-derived erosive flag): AUC of
    the summed wrist erosion score (erosive above non-erosive). The crops carry no fingers, so the
    localiser refuses them; the six wrist erosion sites were placed by eye
@@ -142,7 +142,9 @@ def simulated(scorer, films, copies: int, shift: float, seed: int) -> dict:
             "interval_coverage": round(covered / len(totals), 4), "interval_width": round(float(np.mean(widths)), 2)}
 
 
-def sweep(scorer, film) -> dict:
+def sweep(scorer, film, sites=("mcp2", "mcp3", "mcp4"), seeds=(17, 18, 19, 20, 21)) -> dict:
+    """One joint at a time through every grade, averaged over ``seeds`` (defect placement) and
+    ``sites``: the mean expected grade per grade asked, and the mean grade the editor could draw."""
     from sharpscore.io import Radiograph
     from sharpscore.synth.edit import edit_radiograph
 
@@ -150,18 +152,22 @@ def sweep(scorer, film) -> dict:
     lm = complete_landmarks(scorer.localizer, rg, lm)
     out = {}
     for measure, top in (("jsn", 4), ("erosion", 5)):
-        values, drawn = [], []
+        expected = np.zeros((top + 1, len(sites) * len(seeds)))
+        drawn = np.zeros_like(expected)
         for g in range(top + 1):
-            ed = edit_radiograph(rg.pixels, lm, rg.spacing_mm, "LH", {"mcp3": {measure: g}}, seed=17)
-            res = scorer.score(Radiograph(pixels=ed.pixels, spacing_mm=rg.spacing_mm, spacing_source="user"))
-            values.append(round(float(getattr(res.joint("mcp3"), measure)), 3))
-            drawn.append(ed.grades["mcp3"][measure])
-        # monotone in the grade actually drawn (the editor lowers a grade it cannot show)
-        pairs = sorted(zip(drawn, values))
-        out[measure] = {"asked": list(range(top + 1)), "drawn": drawn, "expected": values,
-                        "monotone_in_drawn_grade": bool(all(b[1] >= a[1] - 1e-9 for a, b in zip(pairs, pairs[1:])
-                                                            if b[0] > a[0]))}
-    out["film"] = i
+            k = 0
+            for site in sites:
+                for seed in seeds:
+                    ed = edit_radiograph(rg.pixels, lm, rg.spacing_mm, "LH", {site: {measure: g}}, seed=seed)
+                    res = scorer.score(Radiograph(pixels=ed.pixels, spacing_mm=rg.spacing_mm, spacing_source="user"))
+                    expected[g, k] = float(getattr(res.joint(site), measure))
+                    drawn[g, k] = ed.grades[site][measure]
+                    k += 1
+        mean = expected.mean(1)
+        out[measure] = {"asked": list(range(top + 1)), "mean_drawn": [round(float(v), 2) for v in drawn.mean(1)],
+                        "mean_expected": [round(float(v), 3) for v in mean],
+                        "monotone": bool(all(b >= a for a, b in zip(mean, mean[1:])))}
+    out.update(film=i, sites=list(sites), seeds=list(seeds))
     return out
 
 
