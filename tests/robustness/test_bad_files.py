@@ -102,3 +102,18 @@ def test_a_wrong_user_spacing_is_flagged(jpeg_patient, scorer):
     rg = load_radiograph(jpeg_patient / "P00000-RH.jpg", spacing_mm=0.5)  # the hand would be 1 m long
     res = scorer.score(rg)
     assert any(f.startswith("spacing_disagrees_with_anatomy:") for f in res.flags) and res.needs_review
+
+
+def test_results_inside_the_input_folder_are_not_read_back(jpeg_patient, scorer, tmp_path):
+    import shutil
+
+    from sharpscore.api.batch import score_cohort
+
+    d = tmp_path / "films"
+    d.mkdir()
+    shutil.copy(jpeg_patient / "P00000-RH.jpg", d / "P00000-RH.jpg")
+    first = score_cohort([d], d / "results", scorer=scorer, formats=("json", "csv", "png"), progress=False)
+    assert (first.scored, first.failed) == (1, 0)
+    assert any((d / "results" / "overlays").iterdir())
+    again = score_cohort([d], d / "results", scorer=scorer, formats=("json", "csv", "png"), progress=False)
+    assert (again.scored, again.failed, again.skipped) == (0, 0, 1)  # its own overlay PNGs are not inputs

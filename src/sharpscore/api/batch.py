@@ -70,12 +70,14 @@ def _key(path: Path, root: Path | None) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "__", stem.replace(os.sep, "__"))
 
 
-def find_inputs(paths: Sequence[str | Path]) -> list[InputFile]:
+def find_inputs(paths: Sequence[str | Path], exclude: str | Path | None = None) -> list[InputFile]:
     """Files named, and every file under folders named (recursively), in a stable order; inside
-    folders, hidden files and sidecars (labelme JSON, CSV, YAML) are left out. Formats are judged by
-    content when decoding (DICOM whatever its name); unreadable files are reported, not skipped."""
+    folders, hidden files and sidecars (labelme JSON, CSV, YAML) are left out, and so is everything
+    under ``exclude`` (the results folder: our own outputs are never read back as inputs). Formats are
+    judged by content when decoding (DICOM whatever its name); unreadable files are reported, not skipped."""
     out: list[InputFile] = []
     seen: set[Path] = set()
+    skip = Path(exclude).resolve() if exclude is not None else None
     for raw in paths:
         p = Path(raw)
         if not p.exists():
@@ -83,6 +85,8 @@ def find_inputs(paths: Sequence[str | Path]) -> list[InputFile]:
         if p.is_dir():
             for f in sorted(q for q in p.rglob("*") if q.is_file()):
                 if f.resolve() in seen or f.name.startswith(".") or f.suffix.lower() in _SIDECARS:
+                    continue
+                if skip is not None and f.resolve().is_relative_to(skip):
                     continue
                 seen.add(f.resolve())
                 out.append(InputFile(f, _key(f, p), False))
@@ -174,7 +178,7 @@ def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, f
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a folder")
-    files = find_inputs(paths)
+    files = find_inputs(paths, exclude=out)
     if not files:
         raise InputError(f"no radiographs found in {', '.join(map(str, paths))}")
     for sub in ("radiographs",) + (("overlays",) if "png" in formats else ()) + (("explain",) if explain else ()):
