@@ -117,3 +117,23 @@ def test_results_inside_the_input_folder_are_not_read_back(jpeg_patient, scorer,
     assert any((d / "results" / "overlays").iterdir())
     again = score_cohort([d], d / "results", scorer=scorer, formats=("json", "csv", "png"), progress=False)
     assert (again.scored, again.failed, again.skipped) == (0, 0, 1)  # its own overlay PNGs are not inputs
+
+
+@pytest.mark.parametrize("content", [b"", b"not a zip at all", b"PK\x03\x04" + b"\x00" * 40])
+def test_corrupt_model_bundles_are_typed_errors(tmp_path, content):
+    import pickle
+
+    from sharpscore.errors import ModelError
+    from sharpscore.models import load_localizer, load_scorer
+
+    bad = tmp_path / "best.pt"
+    bad.write_bytes(content)
+    with pytest.raises(ModelError, match="not a sharpscore"):
+        load_scorer(bad)
+    with pytest.raises(ModelError):
+        load_localizer(bad)
+    evil = tmp_path / "evil.pt"
+    evil.write_bytes(pickle.dumps({"model": object()}))
+    with pytest.raises(ModelError) as info:
+        load_scorer(evil)
+    assert "weights_only=False" not in str(info.value) and "\n" not in str(info.value)

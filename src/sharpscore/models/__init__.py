@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
+import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -13,6 +15,29 @@ from ..errors import ModelError
 __all__ = ["ModelInfo", "available", "info", "default_weights_path", "load_localizer", "load_scorer", "verify",
            "calibration_path"]
 
+def _why(exc: BaseException) -> str:
+    """One line about a bad bundle, without torch's advice to load it unsafely."""
+    if isinstance(exc, pickle.UnpicklingError):
+        return "not a weights-only checkpoint; refused, as loading it could run code"
+    if isinstance(exc, (zipfile.BadZipFile, EOFError)) or "zip" in str(exc).lower():
+        return "not a torch checkpoint, or truncated"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _load_quietly(path: str):
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():  # torch's pickle-protocol warnings about a file we refuse anyway
+        warnings.simplefilter("ignore")
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
+# What torch.load (weights_only) and our checks raise for a file that is not a usable bundle:
+# corrupt, truncated, a plain pickle, another task's weights.
+_BAD_BUNDLE = (OSError, KeyError, RuntimeError, ValueError, EOFError, TypeError, AttributeError,
+               pickle.UnpicklingError, zipfile.BadZipFile)
 _DIR = Path(__file__).parent
 _REGISTRY = _DIR / "registry.json"
 
@@ -81,21 +106,19 @@ _RETIRED_SPEC = ("region_size", "region_channels")
 
 @lru_cache(maxsize=8)
 def _load_localizer_cached(path: str, device: str):
-    import torch
-
     from ..localize.model import LocalizerNet, LocalizerSpec
     from ..localize.predict import Localizer
 
     try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
+        ck = _load_quietly(path)
         meta = json.loads(ck["meta"])
         # Bundles trained before the region classifier was removed carry its weights and settings.
         spec = {k: v for k, v in meta["spec"].items() if k not in _RETIRED_SPEC}
         weights = {k: v.float() for k, v in ck["model"].items() if not k.startswith("region_net.")}
         net = LocalizerNet(LocalizerSpec(**spec))
         net.load_state_dict(weights)
-    except (OSError, KeyError, RuntimeError, ValueError) as exc:
-        raise ModelError(f"{path}: not a sharpscore localiser bundle ({exc})") from None
+    except _BAD_BUNDLE as exc:
+        raise ModelError(f"{path}: not a sharpscore localiser bundle ({_why(exc)})") from None
     return Localizer(net, device=device)
 
 
@@ -125,15 +148,13 @@ def _stamp(path: Path) -> tuple[float, int] | None:
 
 @lru_cache(maxsize=8)
 def _load_scorer_cached(paths: tuple[str, ...], device: str, tta: bool, stamp=None):
-    import torch
-
     from ..calibration import load_calibration
     from ..scoring import JointScorer, ScorerNet, ScorerSpec
 
     nets, calibration, trained_on, real_films = [], {}, set(), {}
     for path in paths:
         try:
-            ck = torch.load(path, map_location="cpu", weights_only=True)
+            ck = _load_quietly(path)
             meta = json.loads(ck["meta"])
             if meta.get("task") != "scorer":
                 raise KeyError(f"task is {meta.get('task')!r}")
@@ -141,8 +162,8 @@ def _load_scorer_cached(paths: tuple[str, ...], device: str, tta: bool, stamp=No
             real_films.update(meta.get("real_films") or {})
             net = ScorerNet(ScorerSpec(**meta["spec"]))
             net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ck["model"].items()})
-        except (OSError, KeyError, RuntimeError, ValueError) as exc:
-            raise ModelError(f"{path}: not a sharpscore scorer bundle ({exc})") from None
+        except _BAD_BUNDLE as exc:
+            raise ModelError(f"{path}: not a sharpscore scorer bundle ({_why(exc)})") from None
         nets.append(net)
     cal = calibration_path(paths[0])
     if cal.exists():
