@@ -84,8 +84,7 @@ def _score_samples(scorer, samples, use_localizer: bool = True, localizer_name: 
             log.warning("%s: not scored (%s)", s.key, exc)
             continue
         raw = scorer.score(rg.pixels, spacing, landmarks, s.region)
-        _, feats = scorer.crop_features(rg.pixels, spacing, landmarks, s.region)
-        out.append(_Scored(s.patient_id, s.region, raw, s.grades, s.group, feats))
+        out.append(_Scored(s.patient_id, s.region, raw, s.grades, s.group, raw.features))
     return out
 
 

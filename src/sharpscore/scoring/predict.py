@@ -55,6 +55,7 @@ class RegionScores:
     coverage: float = 0.9
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)  # sites that could not be scored (no landmark)
+    features: np.ndarray | None = field(default=None, repr=False)  # backbone features per joint (OOD calibration)
 
     def expected(self, measure: str) -> float:
         return expected_value(self.distributions[measure])
@@ -223,23 +224,12 @@ class JointScorer:
                 p = self.probabilities({h: logits[h][sl] for h in HEADS}, kind, names)
                 probs = p if probs is None else {m: probs[m] + p[m] for m in p}
             probs = {m: q / views for m, q in probs.items()}
-            dist = None
-            if ood is not None and n:
-                dist = ood.score(logits["features"][start:start + n].numpy(),
-                                 [schema.site(kind, s).family for s in names])
-            results.append(self.region_scores(kind, region, names, probs, ood=dist))
+            feats = logits["features"][start:start + n].numpy()  # the untransformed view's
+            dist = ood.score(feats, [schema.site(kind, s).family for s in names]) if ood is not None and n else None
+            scores = self.region_scores(kind, region, names, probs, ood=dist)
+            scores.features = feats
+            results.append(scores)
         return results
-
-    def crop_features(self, pixels, spacing_mm, landmarks: dict, region: str) -> tuple[list[str], np.ndarray]:
-        """Backbone features (N, F) of every scored site's crop (what the OOD calibrator reads)."""
-        spec = self.spec
-        kind = schema.region_kind(region)
-        small, small_spacing, to_small = prepare_image(pixels, spacing_mm, spec.cache_mm_per_px)
-        lm = {k: tuple((to_small @ np.array([v[0], v[1], 1.0]))[:2]) for k, v in landmarks.items()}
-        names = [s.name for s in schema.sites(kind) if s.name in lm]
-        crops = site_crops(small, small_spacing, lm, region, spec, names)
-        sites = torch.tensor([site_index(kind, n) for n in names], dtype=torch.long)
-        return names, self.logits(crops, sites)["features"].numpy()
 
     def region_scores(self, kind: str, region: str, names: list[str], probs: dict[str, np.ndarray],
                       ood: np.ndarray | None = None) -> RegionScores:
