@@ -61,3 +61,26 @@ def test_metal_over_a_joint_is_flagged():
     metal = Radiograph(np.where(disk, 1.0, rg.pixels * 0.85).astype(np.float32), rg.spacing_mm, "x")
     flags = review_flags(metal, loc, rs)
     assert [f for f in flags if f.startswith("metal")] == ["metal_at_joint:mcp3"] and needs_review(flags)
+
+
+def test_burned_in_mark_over_a_joint_is_flagged(scorer, jpeg_patient, tmp_path):
+    """A phantom film exported as RGB with a green measurement line across MCP3: scored as grey,
+    flagged burned_in_annotations and annotation_at_joint:mcp3 (so a reader looks), no other joint."""
+    import numpy as np
+    from PIL import Image
+
+    import sharpscore
+
+    path = jpeg_patient / "P00000-RH.jpg"
+    plain = scorer.score(path)
+    x, y = plain.landmarks["mcp3"][:2]
+    grey = np.asarray(Image.open(path).convert("L"))
+    rgb = np.repeat(grey[..., None], 3, -1).copy()
+    rgb[int(y) - 2:int(y) + 2, int(x) - 60:int(x) + 60] = (0, 255, 0)
+    Image.fromarray(rgb).save(tmp_path / "marked.png")
+    res = sharpscore.score_radiograph(tmp_path / "marked.png")
+    marked = {f.split(":")[1] for f in res.flags if f.startswith("annotation_at_joint:")}
+    assert "burned_in_annotations" in res.flags and "mcp3" in marked
+    assert marked <= {"mcp2", "mcp3", "mcp4"}  # the line is 120 px long: its neighbours at most
+    assert res.needs_review
+    assert "burned_in_annotations" not in plain.flags

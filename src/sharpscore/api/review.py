@@ -17,7 +17,7 @@ from .growth_plates import open_growth_plates
 
 __all__ = ["ReviewPolicy", "review_flags", "needs_review", "provenance_flags", "INFORMATIONAL"]
 
-INFORMATIONAL = ("spacing_estimated", "reader_landmarks")
+INFORMATIONAL = ("spacing_estimated", "reader_landmarks", "relocated", "atypical_position")
 
 
 class ReviewPolicy:
@@ -102,7 +102,28 @@ def review_flags(rg, location, region_scores, policy: ReviewPolicy | None = None
         for s in _metal_sites(rg.pixels, location.landmarks, location.spacing_mm,
                               [j.site for j in region_scores.joints], policy.metal_fraction):
             flags.append(f"metal_at_joint:{s}")
+    marks = getattr(rg, "marks", None)
+    if marks is not None:
+        flags.append("burned_in_annotations")
+        for s in _marked_sites(marks, location.landmarks, location.spacing_mm, [j.site for j in region_scores.joints]):
+            flags.append(f"annotation_at_joint:{s}")
     return flags
+
+
+def _marked_sites(marks: np.ndarray, landmarks: dict, spacing_mm, sites, radius_mm: float = 4.0) -> list[str]:
+    """Sites with a burned-in mark within ``radius_mm`` (40 px when the spacing is unknown): the mark
+    hides part of the joint and was filled from the film around it."""
+    rx, ry = to_px((radius_mm, radius_mm), spacing_mm) if spacing_mm is not None else (40.0, 40.0)
+    h, w = marks.shape
+    out = []
+    for s in sites:
+        if s not in landmarks:
+            continue
+        x, y = landmarks[s][:2]
+        patch = marks[int(max(0, y - ry)):int(min(h, y + ry + 1)), int(max(0, x - rx)):int(min(w, x + rx + 1))]
+        if patch.size and bool(patch.any()):
+            out.append(s)
+    return out
 
 
 def provenance_flags(joint_scorer, region: str) -> list[str]:

@@ -143,10 +143,14 @@ def _finite(rg: Radiograph) -> Radiograph:
 
 
 def _from_array(arr: np.ndarray, *, spacing_mm: Any, max_pixels: int) -> Radiograph:
+    marks = None
     if arr.ndim == 3 and arr.shape[-1] in (3, 4):
-        from .raster import grey_from_channels
+        from .colour import grey_and_marks
 
-        arr = grey_from_channels(arr[..., :3], "<array>") if arr.dtype == np.uint8 else arr[..., 0]
+        if np.issubdtype(arr.dtype, np.integer):
+            arr, marks = grey_and_marks(arr[..., :3], "<array>")
+        else:
+            arr = arr[..., 0]
     if arr.ndim != 2:
         raise InputError(f"expected a 2-D (H, W) array, got shape {arr.shape}")
     if arr.size == 0:
@@ -167,7 +171,7 @@ def _from_array(arr: np.ndarray, *, spacing_mm: Any, max_pixels: int) -> Radiogr
         raise InputError(f"unsupported array dtype {arr.dtype}")
     spacing = normalise_spacing(spacing_mm) if spacing_mm is not None else None
     return Radiograph(pixels=pixels, spacing_mm=spacing, spacing_source="user" if spacing else None,
-                      source="<array>", format="array")
+                      source="<array>", format="array", marks=marks)
 
 
 def read_spacing(path: str | os.PathLike) -> tuple[float, float] | None:

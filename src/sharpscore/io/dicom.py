@@ -17,7 +17,6 @@ from pydicom.pixels import apply_modality_lut, apply_voi_lut
 from ..spatial import as_spacing
 
 from ..errors import (
-    ColourImageError,
     CorruptImageError,
     DecoderMissingError,
     ImageTooLargeError,
@@ -26,6 +25,7 @@ from ..errors import (
     NotAFileError,
     UnknownFormatError,
 )
+from .colour import grey_and_marks
 from .intensity import to_unit_range
 from .radiograph import Radiograph
 
@@ -101,8 +101,9 @@ def dataset_to_radiograph(ds: Dataset, *, source: str = "<pydicom Dataset>", app
                                 f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})") from None
 
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
+    marks = None
     if samples > 1 or arr.ndim == 3:
-        arr = _single_channel(arr, source, photometric)
+        arr, marks = _single_channel(arr, source, photometric)
         photometric = "MONOCHROME2"
     if arr.ndim != 2:
         raise CorruptImageError(f"{source}: decoded pixel array has shape {arr.shape}, expected 2-D")
@@ -154,6 +155,7 @@ def dataset_to_radiograph(ds: Dataset, *, source: str = "<pydicom Dataset>", app
         source=source,
         format="dicom",
         metadata={k: v for k, v in metadata.items() if v is not None},
+        marks=marks,
     )
 
 
@@ -184,19 +186,13 @@ def _check_decoder(tsuid: str, source: str) -> None:
                                   f"`pip install {hint.replace(' and ', ' ')}`")
 
 
-def _single_channel(arr: np.ndarray, source: str, photometric: str) -> np.ndarray:
-    """Keep one channel of a colour-encoded grey radiograph; refuse real colour images."""
+def _single_channel(arr: np.ndarray, source: str, photometric: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """The grey content of a colour-encoded radiograph and its burned-in coloured marks (if any);
+    real colour images are refused."""
     if arr.ndim != 3 or arr.shape[-1] not in (3, 4):
         raise MultiFrameError(f"{source}: pixel array of shape {arr.shape} is not a single 2-D radiograph")
-    rgb = arr[..., :3].astype(np.int32)
-    if photometric.startswith("YBR"):
-        # pydicom converts YBR to RGB by default, so grey content has equal channels here too.
-        pass
-    spread = int(np.abs(rgb[..., 0] - rgb[..., 1]).max(initial=0)) + int(np.abs(rgb[..., 0] - rgb[..., 2]).max(initial=0))
-    if spread > 2 * 4:  # allow small codec rounding differences
-        raise ColourImageError(f"{source}: colour image ({photometric}) whose channels differ; "
-                               "a radiograph must be greyscale")
-    return arr[..., 0]
+    # pydicom converts YBR to RGB by default, so grey content has equal channels here too.
+    return grey_and_marks(arr[..., :3], f"{source} ({photometric})")
 
 
 def _to_display(arr: np.ndarray, ds: Dataset, photometric: str, apply_voi: bool) -> tuple[np.ndarray, bool]:

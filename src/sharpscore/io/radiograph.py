@@ -29,6 +29,9 @@ class Radiograph:
         metadata: de-identified acquisition details (photometric interpretation, transfer syntax,
             bits stored, modality, manufacturer, ...). Patient name, IDs, UIDs and dates appear
             only when loaded with ``include_identifiers=True``.
+        marks: boolean (H, W) mask of coloured marks burned into a colour-encoded film (measurement
+            lines, arrows, text), masked and filled from the surrounding film; ``None`` when there
+            are none. Joints under a mark are flagged ``annotation_at_joint``.
     """
 
     pixels: np.ndarray
@@ -40,6 +43,7 @@ class Radiograph:
     source: str = "<array>"
     format: str = "array"
     metadata: dict[str, Any] = field(default_factory=dict)
+    marks: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def shape(self) -> tuple[int, int]:

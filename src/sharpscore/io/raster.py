@@ -9,11 +9,12 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..errors import ColourImageError, CorruptImageError, ImageTooLargeError, MultiFrameError, UnknownFormatError
+from .colour import grey_and_marks
+from ..errors import CorruptImageError, ImageTooLargeError, MultiFrameError, UnknownFormatError
 from .intensity import integer_full_scale, to_unit_range
 from .radiograph import Radiograph
 
-__all__ = ["read_raster", "grey_from_channels"]
+__all__ = ["read_raster"]
 
 
 def read_raster(path: Path, fmt: str, *, max_pixels: int = 100_000_000, **_: Any) -> Radiograph:
@@ -43,13 +44,14 @@ def read_raster(path: Path, fmt: str, *, max_pixels: int = 100_000_000, **_: Any
         except (OSError, SyntaxError, ValueError) as exc:
             raise CorruptImageError(f"{path}: image data is truncated or corrupt ({exc})") from None
         mode = img.mode
+        marks = None
         if mode in ("I;16", "I;16B", "I;16L", "I"):
             arr = np.asarray(img)
             arr = arr.astype(np.uint16) if arr.min(initial=0) >= 0 and arr.max(initial=0) < 65536 else arr
         elif mode in ("L", "LA"):
             arr = np.asarray(img.getchannel(0))
         elif mode in ("RGB", "RGBA", "P", "PA", "CMYK", "YCbCr"):
-            arr = grey_from_channels(np.asarray(img.convert("RGB")), str(path))
+            arr, marks = grey_and_marks(np.asarray(img.convert("RGB")), str(path))
         elif mode == "1":
             arr = np.asarray(img.convert("L"))
         elif mode == "F":
@@ -58,15 +60,5 @@ def read_raster(path: Path, fmt: str, *, max_pixels: int = 100_000_000, **_: Any
         else:
             raise UnknownFormatError(f"{path}: unsupported image mode {mode}")
     pixels = to_unit_range(arr, low=0.0, high=integer_full_scale(arr))
-    return Radiograph(pixels=pixels, source=str(path), format=fmt,
+    return Radiograph(pixels=pixels, source=str(path), format=fmt, marks=marks,
                       metadata={"mode": mode, "bit_depth": 8 if arr.dtype == np.uint8 else 16})
-
-
-def grey_from_channels(rgb: np.ndarray, source: str, tolerance: int = 12) -> np.ndarray:
-    """The grey content of an RGB array whose channels agree (JPEG chroma noise allowed)."""
-    r, g, b = (rgb[..., i].astype(np.int16) for i in range(3))
-    diff = np.maximum(np.abs(r - g), np.abs(r - b))
-    # JPEG chroma subsampling leaves small differences; a real colour image differs broadly.
-    if np.percentile(diff, 99) > tolerance:
-        raise ColourImageError(f"{source}: colour image whose channels differ; a radiograph must be greyscale")
-    return ((r + g + b) // 3).astype(np.uint8)

@@ -11,13 +11,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..spatial import as_spacing, distance_mm, to_mm
+from ..spatial import as_spacing, distance_mm, to_mm, to_px
 from .. import schema
 from ..errors import MultipleRegionsError, NotHandOrFootError
 from ..io.radiograph import Radiograph
 from .decode import decode_heatmaps
 from .geometry import CHANNELS, channel_index, crop_matrix, estimate_spacing, kind_channels, letterbox_matrix, warp
 from .model import LocalizerNet, LocalizerSpec
+from .shape_check import ShapeCheck, check_shape
 from .template import ANCHORS, WRIST, fit_template, wrist_from_fingers
 
 __all__ = ["JointLocations", "Localizer", "shrink"]
@@ -30,6 +31,10 @@ LOW_CONFIDENCE = 0.3
 # negatives <= 0.63. The threshold was 0.80 for stage 1; stage 2 put the shared hip film at 0.80,
 # so it was raised to 0.85 (no validation hand or foot comes near it).
 EVIDENCE_THRESHOLD = 0.85
+# The shape model decides the side when the other orientation fits this many times worse (held-out
+# real RA shapes: bench/results/shape-prior.json).
+SIDE_MARGIN = 1.5
+CONFIRM_MM = 2.0  # a re-search this close to the first find confirms it
 
 
 def shrink(img: torch.Tensor, factor: float) -> torch.Tensor:
@@ -156,10 +161,13 @@ class Localizer:
             # a re-searched joint stays unsure: the fine stage finds it, or answers on empty film
             landmarks.update({n: (*landmarks[n][:2], min(landmarks[n][2], c)) for n, c in demoted.items()})
             landmarks = _demote_collisions(landmarks, spacing, kind)
+        shape = None
+        if spacing is not None:
+            landmarks, shape = self._shape_pass(img, spacing, landmarks, kind, flags, refine=refine)
         for name, (_, _, c) in landmarks.items():
             if c < LOW_CONFIDENCE:
                 flags.append(f"low_confidence:{name}")
-        region = self._side(kind, landmarks, rg, flags)
+        region = self._side(kind, landmarks, rg, flags, shape)
         return JointLocations(region=region, landmarks=landmarks, evidence=evidence,
                               spacing_mm=spacing, spacing_source=spacing_source, flags=flags, radiograph=rg)
 
@@ -192,6 +200,37 @@ class Localizer:
                 c = float(conf[i]) * (1.0 if dist_mm < 0.4 * size * spec.fine_mm_per_px else 0.3)
                 refined[n] = (float(p[0]), float(p[1]), c)
         return {n: refined[n] for n in coarse}
+
+    def _shape_pass(self, img: torch.Tensor, spacing, landmarks: dict, kind: str, flags: list[str], *,
+                    refine: bool = True) -> tuple[dict, ShapeCheck | None]:
+        """Check the digit joints against the real-anatomy shape model. A joint implausible given the
+        others, or found with low confidence, is searched again where the model puts it; found there
+        (and plausible) it is flagged ``relocated:<site>``, otherwise it keeps a low confidence."""
+        names = [n for n in schema.landmarks(kind) if n == "ip" or n[:3] in ("mcp", "pip", "mtp")]
+        confident = {n: to_mm(landmarks[n][:2], spacing) for n in names if landmarks[n][2] >= LOW_CONFIDENCE}
+        shape = check_shape(confident, kind)
+        if shape is None:
+            return landmarks, None
+        suspects = list(shape.outliers) + [n for n in names if n not in confident]
+        if not suspects:
+            return landmarks, shape
+        out = dict(landmarks)
+        seeds = {n: (*to_px(shape.predicted[n], spacing), 1.0) for n in suspects}
+        found = self._refine(img, spacing, seeds, kind) if refine else seeds
+        for n in suspects:
+            x, y, c = found[n]
+            if refine and c >= LOW_CONFIDENCE and shape.plausible(n, to_mm((x, y), spacing)):
+                out[n] = (x, y, c)
+                if n in shape.outliers:
+                    flags.append(f"relocated:{n}")
+            elif n in shape.outliers:
+                if refine and c >= LOW_CONFIDENCE and distance_mm((x, y), landmarks[n][:2], spacing) < CONFIRM_MM:
+                    # searched from where the model puts it, the image leads back to the same spot:
+                    # an unusual hand or foot (deformity), not a misplaced joint
+                    flags.append(f"atypical_position:{n}")
+                else:
+                    out[n] = (*landmarks[n][:2], min(landmarks[n][2], 0.2))
+        return out, shape
 
     def _second_wrist_pass(self, img: torch.Tensor, spacing, landmarks: dict, kind: str) -> dict:
         """Refit the template to the finger joints and the wrist sites found so far (dropping
@@ -228,10 +267,14 @@ class Localizer:
             raise MultipleRegionsError(f"{rg.source}: two {kind}s on one film are not supported yet; "
                                        f"crop each {kind} into its own image")
 
-    def _side(self, kind: str, landmarks: dict, rg: Radiograph, flags: list[str]) -> str:
-        """Left or right from the digit geometry, checked against the DICOM tags."""
+    def _side(self, kind: str, landmarks: dict, rg: Radiograph, flags: list[str],
+              shape: ShapeCheck | None = None) -> str:
+        """Left or right from the whole digit configuration (the real-anatomy shape model fitted in
+        both orientations) when it is clear, else from the digit geometry; checked against the tags."""
         side = _side_from_geometry(landmarks, kind)
-        if side is None or min(landmarks[n][2] for n in _SIDE_LANDMARKS[kind]) < LOW_CONFIDENCE:
+        if shape is not None and shape.side_margin >= SIDE_MARGIN:
+            side = shape.side
+        elif side is None or min(landmarks[n][2] for n in _SIDE_LANDMARKS[kind]) < LOW_CONFIDENCE:
             flags.append("laterality_uncertain")
             side = side or rg.laterality or "R"
         if rg.laterality in ("L", "R") and rg.laterality != side:
