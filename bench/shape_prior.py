@@ -57,7 +57,7 @@ def run(shared: Path, kind: str, rng: np.random.Generator) -> dict:
     train = [f for f in files if not _held_out(f)]
     test = [f for f in files if _held_out(f)]
     t0 = time.perf_counter()
-    model = fit_shape_model(sub, kind, files=train)
+    model = fit_shape_model(sub, kind, files=train, limits=True)
     fit_s = time.perf_counter() - t0
     joints = [n for n in model.names if not n.startswith("w")]  # w1-w3 are not sharpscore sites
     shapes = []

@@ -20,7 +20,8 @@ __version__ = "0.1.0"
 
 __all__ = ["__version__", "errors", "schema", "Radiograph", "load_radiograph", "locate_joints", "synth",
            "evaluation", "calibration", "training", "models", "localize", "scoring", "api", "finetune",
-           "score_radiograph", "score_patient", "Scorer", "RadiographScore", "PatientScore"]
+           "score_radiograph", "score_patient", "Scorer", "RadiographScore", "PatientScore", "measure_joint_space",
+           "jsw"]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -31,8 +32,9 @@ _LAZY = {"locate_joints": ("sharpscore.localize", "locate_joints"),
          "score_patient": ("sharpscore.api", "score_patient"),
          "Scorer": ("sharpscore.api", "Scorer"),
          "RadiographScore": ("sharpscore.api", "RadiographScore"),
-         "PatientScore": ("sharpscore.api", "PatientScore")}
-_SUBMODULES = {"synth", "evaluation", "calibration", "training", "models", "localize", "scoring", "api"}
+         "PatientScore": ("sharpscore.api", "PatientScore"),
+         "measure_joint_space": ("sharpscore.api", "measure_joint_space")}
+_SUBMODULES = {"synth", "evaluation", "calibration", "training", "models", "localize", "scoring", "api", "jsw"}
 
 
 def __getattr__(name: str) -> Any:

@@ -143,3 +143,18 @@ def test_cli_locate(tmp_path, capsys):
     other = write_dicom(tmp_path / "c.dcm", render_other("chest", seed=1).pixels, spacing_mm=0.5)
     assert main(["locate", str(other)]) == 2
     assert "not a hand or foot" in capsys.readouterr().err
+
+
+def test_adult_hand_dicom_finger_joints_confident_and_pip5_on_its_joint():
+    """The real adult hand: every finger joint confident (the shape check re-searches pip5, which
+    the heatmaps put mid-shaft), pip5 within 4 mm of the joint (position read by eye on the overlay)."""
+    from shared_data import shared_path
+
+    import sharpscore
+    from sharpscore.spatial import distance_mm
+
+    loc = sharpscore.locate_joints(shared_path("dicom", "NM_Kakadu44_SOTmarkerincons.dcm"))
+    fingers = [n for n in loc.landmarks if n == "ip" or n[:3] in ("mcp", "pip", "dip")]
+    assert len(fingers) == 14 and all(loc.landmarks[n][2] >= 0.3 for n in fingers)
+    assert distance_mm(loc.landmarks["pip5"][:2], (1680, 1290), loc.spacing_mm) < 4.0
+    assert loc.region == "RH" and "laterality_uncertain" not in loc.flags

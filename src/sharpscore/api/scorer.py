@@ -64,6 +64,13 @@ class Scorer:
         return rg, loc
 
     def _result(self, rg, loc, region_scores, explain: bool) -> RadiographScore:
+        from ..jsw import measure_jsw
+
+        spaces = measure_jsw(rg.pixels, loc.landmarks, loc.spacing_mm, loc.region)
+        for j in region_scores.joints:
+            js = spaces.get(j.site)
+            if js is not None and js.measurable:
+                j.jsw_mm, j.jsw_sd_mm = round(js.width_mm, 3), round(js.sd_mm, 3)
         flags = list(loc.flags) + review_flags(rg, loc, region_scores, self.review)
         flags += provenance_flags(self.joint_scorer, loc.region)
         flags += [f"out_of_distribution:{j.site}" for j in region_scores.joints if j.out_of_distribution]

@@ -40,6 +40,8 @@ class JointScore:
     jsn_set: list[int] | None = None
     ood: float | None = None  # distance of the crop from the calibration crops (None: no OOD calibrator)
     out_of_distribution: bool = False  # ood above the calibrated threshold: sets widened, review flagged
+    jsw_mm: float | None = None  # joint-space width measured on the film (sharpscore.jsw); None: not measured
+    jsw_sd_mm: float | None = None  # its standard error
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -51,6 +51,22 @@ class Anatomy:
     polygons: list[tuple[np.ndarray, float, float]] = field(default_factory=list)
     named: dict[str, object] = field(default_factory=dict)
 
+    def joint_space_mm(self) -> dict[str, float]:
+        """The rendered joint-space width at each digit joint's centre (mm along its axis): from the
+        proximal bone's head surface to the distal bone's base surface (the base's shallow cup
+        leaves its centre slightly distal of the nominal gap)."""
+        longs = [b for b in self.bones if isinstance(b, LongBone)]
+        out = {}
+        for site, d in self.joint_axes.items():
+            p = self.landmarks[site]
+            prox = min(longs, key=lambda b: float(np.linalg.norm(b.head - p)))
+            dist = min(longs, key=lambda b: float(np.linalg.norm(b.base - p)))
+            if prox is dist or np.linalg.norm(prox.head - p) > 5 or np.linalg.norm(dist.base - p) > 5:
+                continue
+            start = dist.to_mm(float(dist.base_surface(np.zeros(1))[0]), 0.0)
+            out[site] = float(np.dot(start - prox.head, d))
+        return out
+
     def extent(self) -> tuple[np.ndarray, np.ndarray]:
         """Bounding box (min, max) of all landmarks and bone end points, mm."""
         pts = [*self.landmarks.values()]

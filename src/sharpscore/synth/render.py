@@ -53,6 +53,7 @@ class PhantomImage:
     grades: dict[str, dict[str, int | None]]
     region: str
     axes: dict[str, tuple[float, float]] | None = None  # unit vector proximal -> distal, pixel frame
+    joint_space_mm: dict[str, float] | None = None  # rendered joint-space width at each digit joint's centre
 
     def __iter__(self):  # allows ``rg, landmarks, grades = render(...)``
         return iter((self.radiograph, self.landmarks, self.grades))
@@ -122,7 +123,8 @@ def render(region: str, grades: dict | None = None, seed: int = 0, *,
     for name, vec in anatomy.joint_axes.items():
         d = tf.A @ vec
         axes[name] = tuple(float(v) for v in d / np.linalg.norm(d))
-    return PhantomImage(radiograph=rg, landmarks=landmarks, grades=full, region=region, axes=axes)
+    return PhantomImage(radiograph=rg, landmarks=landmarks, grades=full, region=region, axes=axes,
+                        joint_space_mm=anatomy.joint_space_mm())
 
 
 def _layout(anatomy: Anatomy, region: str, spacing: float, acq: Acquisition,

@@ -188,7 +188,7 @@ def _procrustes(shapes: np.ndarray, iters: int = 10) -> np.ndarray:
 
 
 def fit_shape_model(folder: str | Path, kind: str, variance: float = 0.95, *, files: list[str] | None = None,
-                    limits: bool = True) -> ShapeModel:
+                    limits: bool = False) -> ShapeModel:
     """Fit a point distribution model to a folder of labelme files (``hands/`` or ``feet/``; only
     ``files`` when given). With ``limits`` each point's leave-one-out plausibility limit is measured
     on the same shapes."""
@@ -247,7 +247,8 @@ def _main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", default=str(_JSON))
     args = p.parse_args(argv)
     folder = Path(args.ra2_landmarks)
-    models = {kind: fit_shape_model(folder / sub, kind) for kind, sub in (("hand", "hands"), ("foot", "feet"))}
+    models = {kind: fit_shape_model(folder / sub, kind, limits=True)
+              for kind, sub in (("hand", "hands"), ("foot", "feet"))}
     payload = {
         "provenance": ("Derived by sharpscore.synth.shape_model from the RA2-DREAM joint landmark files of "
                        "github.com/ChenfuShi/RA2_alpine_lads @9c12ac2 (ra_joint_predictions/data/landmarks): "
