@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "errors", "schema", "Radiograph", "load_radiograph", "locate_joints", "synth",
            "evaluation", "calibration", "training", "models", "localize", "scoring", "api", "finetune",
            "score_radiograph", "score_patient", "Scorer", "RadiographScore", "PatientScore", "measure_joint_space",
-           "jsw"]
+           "jsw", "score_progression", "Progression"]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -33,7 +33,9 @@ _LAZY = {"locate_joints": ("sharpscore.localize", "locate_joints"),
          "Scorer": ("sharpscore.api", "Scorer"),
          "RadiographScore": ("sharpscore.api", "RadiographScore"),
          "PatientScore": ("sharpscore.api", "PatientScore"),
-         "measure_joint_space": ("sharpscore.api", "measure_joint_space")}
+         "measure_joint_space": ("sharpscore.api", "measure_joint_space"),
+         "score_progression": ("sharpscore.api", "score_progression"),
+         "Progression": ("sharpscore.api", "Progression")}
 _SUBMODULES = {"synth", "evaluation", "calibration", "training", "models", "localize", "scoring", "api", "jsw"}
 
 

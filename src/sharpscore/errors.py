@@ -21,6 +21,7 @@ __all__ = [
     "ImageTooLargeError",
     "NotHandOrFootError",
     "MultipleRegionsError",
+    "VisitMismatchError",
     "ModelError",
     "SchemaError",
     "ConfigError",
@@ -85,6 +86,10 @@ class NotHandOrFootError(InputError):
 
 class MultipleRegionsError(UnsupportedImageError):
     """Both hands (or both feet) on one film: not supported yet."""
+
+
+class VisitMismatchError(InputError):
+    """Two visits that cannot be compared: different patients, regions or sides."""
 
 
 class ModelError(SharpScoreError):

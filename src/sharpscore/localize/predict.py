@@ -205,12 +205,19 @@ class Localizer:
                     refine: bool = True) -> tuple[dict, ShapeCheck | None]:
         """Check the digit joints against the real-anatomy shape model. A joint implausible given the
         others, or found with low confidence, is searched again where the model puts it; found there
-        (and plausible) it is flagged ``relocated:<site>``, otherwise it keeps a low confidence."""
+        (and plausible) it is flagged ``relocated:<site>``, otherwise it keeps a low confidence. When
+        the joints left are not consistent either, nothing moves and the film is flagged
+        ``implausible_joint_configuration``."""
         names = [n for n in schema.landmarks(kind) if n == "ip" or n[:3] in ("mcp", "pip", "mtp")]
         confident = {n: to_mm(landmarks[n][:2], spacing) for n in names if landmarks[n][2] >= LOW_CONFIDENCE}
         shape = check_shape(confident, kind)
         if shape is None:
             return landmarks, None
+        if not shape.consistent:
+            # More joints are off than the model can sort out: nothing is moved, the outliers are
+            # unsure and a reader checks the configuration.
+            flags.append("implausible_joint_configuration")
+            return {n: (*v[:2], min(v[2], 0.2)) if n in shape.outliers else v for n, v in landmarks.items()}, shape
         suspects = list(shape.outliers) + [n for n in names if n not in confident]
         if not suspects:
             return landmarks, shape

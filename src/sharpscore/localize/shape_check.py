@@ -41,6 +41,14 @@ class ShapeCheck:
     scale: float = 1.0
     limit: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def consistent(self) -> bool:
+        """Whether the joints left after dropping the outliers all fit: only then does the model's
+        prediction say where a dropped joint belongs (two or more wrong joints can make a right
+        one look like the outlier)."""
+        rest = [n for n in self.ratio if n not in self.outliers]
+        return bool(rest) and all(self.ratio[n] <= 1.0 for n in rest)
+
     def plausible(self, name: str, xy) -> bool:
         """Whether ``xy`` lies within ``name``'s limit of where the model puts it."""
         return float(np.linalg.norm(np.asarray(xy[:2], float) - self.predicted[name])) <= self.limit[name]
@@ -54,7 +62,7 @@ def _robust(model: ShapeModel, points: dict[str, np.ndarray], mirrored: bool, ma
     outliers: list[str] = []
     ratio: dict[str, float] = {}
     while True:
-        loo = model.leave_one_out(keep, mirrored=mirrored)
+        loo = model.leave_one_out(keep, mirrored=mirrored) if len(keep) >= MIN_POINTS else {}
         ratio = {n: d / limit[n] for n, d in loo.items()}
         worst = max(ratio, key=ratio.get) if ratio else None
         if worst is None or ratio[worst] <= 1.0 or len(outliers) >= max_out or len(keep) <= MIN_POINTS - 1:

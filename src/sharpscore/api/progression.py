@@ -1,0 +1,299 @@
+"""Progression between two visits: ``sharpscore.score_progression(baseline, followup)``.
+
+Both visits are read by the same deterministic scorer, joint by joint: a reader's error that differs
+between two readings does not arise, and a scorer's systematic error at a joint (the same in both
+visits) cancels in the change. What does not cancel is how the score moves with a new acquisition
+(exposure, noise, positioning): that spread, measured by re-acquiring phantoms with unchanged
+disease (``bench/progression.py``), is the change's uncertainty and sets the smallest detectable
+change (SDC = 1.96 x SD of the differences of repeated measurements).
+
+Per joint: the change of the expected erosion and JSN grades, the distribution of the grade change
+(the two visits' grade distributions combined as if independent: wider than the paired change),
+and the change of the joint-space width in mm (:mod:`sharpscore.jsw`). Registered crops of both
+visits (each read in its joint's own frame in mm, i.e. aligned by the landmarks) give a temporal
+subtraction image per progressed joint in :meth:`Progression.save_report`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import schema
+from ..errors import InputError, VisitMismatchError
+from ..spatial import to_mm
+from .results import PatientScore, RadiographScore
+
+__all__ = ["JointChange", "Progression", "score_progression", "compare_visits"]
+
+log = logging.getLogger(__name__)
+
+_RETEST = Path(__file__).resolve().parents[1] / "models" / "retest.json"
+REGISTRATION_RMS_MM = 4.0  # digit joints further apart than this after a similarity fit: not the same view
+REGISTRATION_SCALE = (0.8, 1.25)  # follow-up size relative to baseline beyond this: spacing or view changed
+CHANGE_SHOWN = 0.5  # grade change from which a joint gets a review image
+
+
+@lru_cache(maxsize=None)
+def _retest_table() -> dict:
+    return json.loads(_RETEST.read_text())
+
+
+def retest_sd(model: str) -> tuple[float, bool]:
+    """SD of a region total's change without disease for scorer ``model`` and whether it was
+    measured for that model (False: the default scorer's figure is used)."""
+    table = _retest_table()
+    key = model if model.startswith("scorer/") else f"scorer/{model}"
+    if key in table:
+        return float(table[key]["region_sd_of_difference"]), True
+    return float(table["scorer/default"]["region_sd_of_difference"]), False
+
+
+@dataclass
+class JointChange:
+    """Change of one joint between visits (follow-up minus baseline)."""
+
+    site: str
+    region: str
+    erosion_change: float | None
+    jsn_change: float | None
+    jsw_change_mm: float | None = None
+    jsw_change_sd_mm: float | None = None
+    erosion_change_probs: dict[int, float] | None = None
+    jsn_change_probs: dict[int, float] | None = None
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def total_change(self) -> float:
+        return (self.erosion_change or 0.0) + (self.jsn_change or 0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        r = _round
+        return {"site": self.site, "region": self.region, "erosion_change": r(self.erosion_change),
+                "jsn_change": r(self.jsn_change), "jsw_change_mm": r(self.jsw_change_mm),
+                "jsw_change_sd_mm": r(self.jsw_change_sd_mm),
+                "erosion_change_probs": _probs(self.erosion_change_probs),
+                "jsn_change_probs": _probs(self.jsn_change_probs), "flags": list(self.flags)}
+
+
+def _round(v, n: int = 4):
+    return None if v is None else round(float(v), n)
+
+
+def _probs(d: dict[int, float] | None):
+    return None if d is None else {str(k): round(v, 4) for k, v in d.items() if v >= 1e-4}
+
+
+@dataclass
+class Progression:
+    """Change of the SvdH score between two visits of one patient (see :func:`score_progression`).
+
+    ``total_change``: expected change of the SvdH total over the regions both visits have;
+    ``interval``: its (lo, hi) at 95%; ``sdc``: the smallest detectable change of that total;
+    ``p_progression``: probability that the true change exceeds the SDC; ``progressed``: the
+    observed change exceeds the SDC; ``regions``: per region the baseline and follow-up totals."""
+
+    joints: list[JointChange]
+    regions: dict[str, dict[str, float]]
+    total_change: float
+    interval: tuple[float, float]
+    sdc: float
+    p_progression: float
+    progressed: bool
+    flags: list[str]
+    baseline: dict[str, RadiographScore] = field(repr=False)
+    followup: dict[str, RadiographScore] = field(repr=False)
+
+    @property
+    def needs_review(self) -> bool:
+        informational = ("retest_sd_from_default_model",)
+        return any(f.split(":")[0] not in informational for f in self.flags) or any(
+            r.needs_review for visit in (self.baseline, self.followup) for r in visit.values())
+
+    def joint(self, region: str, site: str) -> JointChange:
+        for j in self.joints:
+            if j.region == region and j.site == site:
+                return j
+        raise KeyError(f"{region}:{site}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"total_change": _round(self.total_change), "interval": [_round(v) for v in self.interval],
+                "sdc": _round(self.sdc), "p_progression": _round(self.p_progression), "progressed": self.progressed,
+                "needs_review": self.needs_review, "flags": list(self.flags),
+                "regions": {k: {m: _round(v) for m, v in d.items()} for k, d in self.regions.items()},
+                "joints": [j.to_dict() for j in self.joints],
+                "disclaimer": "Research use only; not a diagnosis. A reader must review the result."}
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        text = json.dumps(self.to_dict(), indent=1) + "\n"
+        if path is not None:
+            from .._fsutil import atomic_write_text
+
+            atomic_write_text(path, text)
+        return text
+
+    def save_report(self, folder: str | Path) -> Path:
+        """Write ``progression.json``, ``joint_changes.csv``, ``change_map.png`` and one review image
+        per progressed joint (baseline crop, follow-up crop, their registered difference) to
+        ``folder`` (created; existing files of these names are replaced, nothing else is touched)."""
+        from .progression_report import write_report
+
+        return write_report(self, Path(folder))
+
+
+# -------------------------------------------------------------------------------------------------
+def _change_probs(pb: list[float] | None, pf: list[float] | None) -> dict[int, float] | None:
+    """Distribution of (follow-up grade - baseline grade), the visits taken as independent."""
+    if pb is None or pf is None:
+        return None
+    conv = np.convolve(np.asarray(pf, float), np.asarray(pb, float)[::-1])
+    k0 = len(pb) - 1
+    return {i - k0: float(v) for i, v in enumerate(conv)}
+
+
+def _registration(base: RadiographScore, follow: RadiographScore) -> tuple[float, float] | None:
+    """(RMS residual mm, scale) of the similarity transform taking the follow-up's confident digit
+    joints onto the baseline's; None with fewer than four joints in common."""
+    from ..localize.template import similarity_fit
+
+    names = [n for n in base.landmarks if (n == "ip" or n[:3] in ("mcp", "pip", "mtp"))
+             and n in follow.landmarks and base.landmarks[n][2] >= 0.3 and follow.landmarks[n][2] >= 0.3]
+    if len(names) < 4:
+        return None
+    a = np.array([to_mm(follow.landmarks[n][:2], follow.spacing_mm) for n in names])
+    b = np.array([to_mm(base.landmarks[n][:2], base.spacing_mm) for n in names])
+    s, r, t = similarity_fit(a, b, allow_reflection=False)
+    rms = float(np.sqrt(np.mean(np.sum((s * a @ r.T + t - b) ** 2, axis=1))))
+    return rms, float(s)
+
+
+def compare_visits(baseline: Mapping[str, RadiographScore], followup: Mapping[str, RadiographScore], *,
+                   region_sd: float, sd_measured: bool = True) -> Progression:
+    """Build a :class:`Progression` from already scored visits (``{region: RadiographScore}``)."""
+    flags: list[str] = [] if sd_measured else ["retest_sd_from_default_model"]
+    common = [r for r in schema.REGIONS if r in baseline and r in followup]
+    if not common:
+        raise VisitMismatchError(f"the visits share no region (baseline {sorted(baseline)}, follow-up "
+                                 f"{sorted(followup)}): nothing to compare")
+    for r in schema.REGIONS:
+        if (r in baseline) != (r in followup):
+            flags.append(f"region_in_one_visit_only:{r}")
+    joints: list[JointChange] = []
+    regions: dict[str, dict[str, float]] = {}
+    for reg in common:
+        b, f = baseline[reg], followup[reg]
+        if (b.radiograph is not None and f.radiograph is not None and b.radiograph.view and f.radiograph.view
+                and b.radiograph.view != f.radiograph.view):
+            flags.append(f"view_changed:{reg}:{b.radiograph.view}->{f.radiograph.view}")
+        reg_fit = _registration(b, f)
+        if reg_fit is None:
+            flags.append(f"registration_not_possible:{reg}")
+        else:
+            rms, scale = reg_fit
+            if rms > REGISTRATION_RMS_MM or not REGISTRATION_SCALE[0] <= scale <= REGISTRATION_SCALE[1]:
+                flags.append(f"films_differ_too_much:{reg}:rms={rms:.1f}mm,scale={scale:.2f}")
+        regions[reg] = {"baseline_total": b.total, "followup_total": f.total, "change": f.total - b.total}
+        for jb in b.joints:
+            jf = f.joint(jb.site)
+            ec = None if jb.erosion is None or jf.erosion is None else jf.erosion - jb.erosion
+            nc = None if jb.jsn is None or jf.jsn is None else jf.jsn - jb.jsn
+            ch = JointChange(site=jb.site, region=reg, erosion_change=ec, jsn_change=nc,
+                             erosion_change_probs=_change_probs(jb.erosion_probs, jf.erosion_probs),
+                             jsn_change_probs=_change_probs(jb.jsn_probs, jf.jsn_probs))
+            if jb.jsw_mm is not None and jf.jsw_mm is not None:
+                ch.jsw_change_mm = jf.jsw_mm - jb.jsw_mm
+                ch.jsw_change_sd_mm = math.hypot(jb.jsw_sd_mm or 0.0, jf.jsw_sd_mm or 0.0)
+            for visit, res in (("baseline", b), ("followup", f)):
+                if any(fl.endswith(f":{jb.site}") and fl.split(":")[0] in ("low_confidence", "not_scored",
+                                                                          "out_of_distribution", "metal_at_joint",
+                                                                          "annotation_at_joint")
+                       for fl in res.flags):
+                    ch.flags.append(f"unsure_at_{visit}")
+            if ch.total_change < -CHANGE_SHOWN:
+                ch.flags.append("score_fell")  # damage does not heal: one of the readings is off
+            joints.append(ch)
+    total_change = float(sum(d["change"] for d in regions.values()))
+    sd = region_sd * math.sqrt(len(common))
+    sdc = 1.96 * sd
+    p = 0.5 * math.erfc((sdc - total_change) / (sd * math.sqrt(2)))
+    return Progression(joints=joints, regions=regions, total_change=total_change,
+                       interval=(total_change - 1.96 * sd, total_change + 1.96 * sd), sdc=sdc, p_progression=p,
+                       progressed=total_change > sdc, flags=flags, baseline=dict(baseline), followup=dict(followup))
+
+
+def _patient_id(source: Any) -> str | None:
+    """The DICOM PatientID of a file (read from the header only), or None."""
+    if not isinstance(source, (str, Path)):
+        return None
+    try:
+        import pydicom
+
+        ds = pydicom.dcmread(str(source), stop_before_pixels=True, specific_tags=["PatientID"])
+        pid = str(ds.get("PatientID", "") or "").strip()
+        return pid or None
+    except Exception:  # not a DICOM file, or unreadable: the loader says why when scoring
+        return None
+
+
+def _visit(scorer, visit: Any, label: str) -> tuple[dict[str, RadiographScore], set[str]]:
+    if isinstance(visit, PatientScore):
+        return dict(visit.regions), set()
+    if isinstance(visit, RadiographScore):
+        return {visit.region: visit}, set()
+    if isinstance(visit, Mapping):
+        sources = list(visit.items())
+    elif isinstance(visit, (list, tuple)):
+        sources = [(None, v) for v in visit]  # films whose region the localiser tells
+    else:
+        sources = [(None, visit)]
+    if not sources:
+        raise InputError(f"score_progression: the {label} visit has no film")
+    ids = {pid for pid in (_patient_id(s) for _, s in sources) if pid}
+    out: dict[str, RadiographScore] = {}
+    for key, src in sources:
+        res = scorer.score(src)
+        if key is not None and key != res.region:
+            raise VisitMismatchError(f"{label} film given as {key} is a {res.region} film ({res.source})")
+        if res.region in out:
+            raise VisitMismatchError(f"{label} visit has two {res.region} films")
+        out[res.region] = res
+    return out, ids
+
+
+def score_progression(baseline: Any, followup: Any, *, model: str = "default", device: str | None = None,
+                      scorer=None) -> Progression:
+    """Change of the SvdH score between a baseline and a follow-up visit of one patient.
+
+    Args:
+        baseline, followup: one film each (anything :func:`sharpscore.score_radiograph` takes, or an
+            already computed :class:`RadiographScore`), ``{"LH": film, "RH": ..., "LF": ..., "RF": ...}``
+            mappings (any subset; a :class:`PatientScore` also works) or lists of films whose regions
+            the localiser tells. Regions in one visit only are
+            flagged and left out of the change.
+        model: the scorer (shipped name or bundle path); ``scorer`` reuses a loaded :class:`Scorer`.
+
+    Raises:
+        sharpscore.errors.VisitMismatchError: different patients (DICOM PatientID), no region in
+            common (e.g. a left hand against a right hand), a film that is not the region it was given as.
+        sharpscore.errors.InputError: any film that cannot be scored.
+    """
+    from .scorer import _scorer
+
+    sc = scorer or _scorer(model, device)
+    base, ids_b = _visit(sc, baseline, "baseline")
+    follow, ids_f = _visit(sc, followup, "follow-up")
+    if ids_b and ids_f and ids_b.isdisjoint(ids_f):
+        raise VisitMismatchError("baseline and follow-up belong to different patients (DICOM PatientID differs)")
+    if len(base) == 1 and len(follow) == 1 and set(base) != set(follow):
+        (rb,), (rf,) = base, follow
+        raise VisitMismatchError(f"baseline is a {rb} film and follow-up a {rf} film: not the same region")
+    sd, measured = retest_sd(sc.model_info.get("scorer", str(model)))
+    return compare_visits(base, follow, region_sd=sd, sd_measured=measured)
