@@ -51,7 +51,7 @@ def dha(loc, shared: Path) -> dict:
             name = DHA_MAP.get(row["landmark"], row["landmark"])
             if row["image_id"] in DHA_VALID and name in schema.HAND_LANDMARKS:
                 table.setdefault(row["image_id"], {})[name] = (float(row["x_px"]), float(row["y_px"]))
-    errors, finger, regions = [], [], []
+    errors, finger, regions, conf = [], [], [], []
     for image_id, pts in sorted(table.items()):
         rg = sharpscore.load_radiograph(shared / "dha-hands" / "images" / f"{image_id}.jpg", spacing_mm=DHA_SPACING)
         try:
@@ -63,6 +63,7 @@ def dha(loc, shared: Path) -> dict:
         for name, (x, y) in pts.items():
             e = float(np.hypot(pred.landmarks[name][0] - x, pred.landmarks[name][1] - y) * DHA_SPACING)
             errors.append(e)
+            conf.append(pred.landmarks[name][2])
             if _is_finger(name):
                 finger.append(e)
     e, f = np.array(errors), np.array(finger)
@@ -71,11 +72,24 @@ def dha(loc, shared: Path) -> dict:
     return {"images": len(table), "refused": regions.count("refused"), "landmarks": int(e.size), "median_mm": float(np.median(e)),
             "mean_mm": float(e.mean()), "within_2mm": float(np.mean(e <= 2)), "within_4mm": float(np.mean(e <= 4)),
             "within_10mm": float(np.mean(e <= 10)), "finger_median_mm": float(np.median(f)),
-            "finger_within_4mm": float(np.mean(f <= 4)), "region_LH_fraction": regions.count("LH") / len(regions)}
+            "finger_within_4mm": float(np.mean(f <= 4)), "region_LH_fraction": regions.count("LH") / len(regions),
+            "by_confidence": _by_confidence(e, np.array(conf))}
+
+
+def _by_confidence(err: np.ndarray, conf: np.ndarray, threshold: float = 0.3) -> dict:
+    """What the confidence threshold (below it: flagged low_confidence) means on held-out films."""
+    out = {}
+    for label, m in ((f">={threshold}", conf >= threshold), (f"<{threshold}", conf < threshold)):
+        out[label] = {"landmarks": int(m.sum()),
+                      "within_2mm": round(float(np.mean(err[m] <= 2)), 4) if m.any() else None,
+                      "within_4mm": round(float(np.mean(err[m] <= 4)), 4) if m.any() else None}
+    return out
 
 
 def phantoms(loc, n_patients: int, seed: int = 9001) -> dict:
     errors: dict[str, list[float]] = {"hand": [], "foot": []}
+    conf: list[float] = []
+    ordered: list[float] = []  # every error in the order of ``conf``
     correct = 0
     total = 0
     for i in range(n_patients):
@@ -90,11 +104,14 @@ def phantoms(loc, n_patients: int, seed: int = 9001) -> dict:
             for name, (x, y) in img.landmarks.items():
                 errors[schema.region_kind(region)].append(float(np.hypot(pred.landmarks[name][0] - x,
                                                                          pred.landmarks[name][1] - y) * sp))
+                conf.append(pred.landmarks[name][2])
+                ordered.append(errors[schema.region_kind(region)][-1])
     every = np.array(errors["hand"] + errors["foot"])
     return {"images": total, "seed": seed, "region_accuracy": correct / total, "median_mm": float(np.median(every)),
             "within_2mm": float(np.mean(every <= 2)), "within_4mm": float(np.mean(every <= 4)),
             "hand_within_2mm": float(np.mean(np.array(errors["hand"]) <= 2)),
-            "foot_within_2mm": float(np.mean(np.array(errors["foot"]) <= 2))}
+            "foot_within_2mm": float(np.mean(np.array(errors["foot"]) <= 2)),
+            "by_confidence": _by_confidence(np.array(ordered), np.array(conf))}
 
 
 def shared_dicoms(loc, shared: Path, overlay: Path | None) -> dict:

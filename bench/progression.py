@@ -5,8 +5,9 @@
   SD of the differences of the SvdH total and of a region total, SDC = 1.96 x SD of the
   differences (patient total), JSW SD of one measurement; `--write-retest` stores the region figure
   in src/sharpscore/models/retest.json for sharpscore.score_progression;
-- progression: other phantom patients at two visits (sharpscore.synth.longitudinal: 35% stable,
-  the others 1+ grade steps), read with sharpscore.score_progression: sensitivity for a true
+- progression: the same patients at a second visit (sharpscore.synth.longitudinal: 35% stable,
+  the others 1+ grade steps), the first baseline acquisition against the follow-up, read as
+  sharpscore.score_progression reads them (compare_visits): sensitivity for a true
   change >= 1 unit and specificity for no change, standardised response mean, per-joint change QWK;
 - runtime of one two-visit, four-region patient (score_progression, model loaded), this machine.
 
@@ -43,16 +44,18 @@ def _score_visit(scorer, films) -> dict:
     return dict(zip(films, res))
 
 
-def retest(scorer, n: int) -> dict:
+def run(scorer, n: int) -> tuple[dict, dict]:
+    """Per patient three acquisitions of each region: the baseline twice (test-retest) and the
+    follow-up once; the progression pair is (first baseline acquisition, follow-up)."""
     pat, reg, jsw = [], [], []
+    pairs = []
     for i in range(n):
-        lp = longitudinal_patient(50000 + i, visits=1)
-        visits = []
-        for k in range(2):
-            films = {r: render(r, lp.visits[0][r], seed=lp.acquisition_seeds[0][r] + k, person_seed=lp.person_seeds[r],
-                               **ACQ) for r in schema.REGIONS}
-            visits.append(_score_visit(scorer, films))
-        a, b = visits
+        lp = longitudinal_patient(50000 + i, visits=2)
+        base = [_score_visit(scorer, {r: render(r, lp.visits[0][r], seed=lp.acquisition_seeds[0][r] + k,
+                                                person_seed=lp.person_seeds[r], **ACQ) for r in schema.REGIONS})
+                for k in range(2)]
+        follow = _score_visit(scorer, {r: lp.render(1, r, **ACQ) for r in schema.REGIONS})
+        a, b = base
         pat.append((sum(x.total for x in a.values()), sum(x.total for x in b.values())))
         for r in schema.REGIONS:
             reg.append(b[r].total - a[r].total)
@@ -60,43 +63,48 @@ def retest(scorer, n: int) -> dict:
                 jb = b[r].joint(ja.site)
                 if ja.jsw_mm is not None and jb.jsw_mm is not None:
                     jsw.append(jb.jsw_mm - ja.jsw_mm)
+        pairs.append((lp, a, follow))
         if (i + 1) % 10 == 0:
-            print(f"retest {i + 1}/{n}", flush=True)
+            print(f"{i + 1}/{n} patients", flush=True)
     first, second = np.array(pat).T
-    return {"patients": n, "sdc_total": round(sdc_of_change(first, second), 3),
-            "sd_of_difference_total": round(float(np.std(second - first, ddof=1)), 3),
-            "region_sd_of_difference": round(float(np.std(reg, ddof=1)), 3), "region_pairs": len(reg),
-            "jsw_sd_one_measurement_mm": round(float(np.std(jsw, ddof=1) / np.sqrt(2)), 4), "jsw_pairs": len(jsw)}
-
-
-def progression(scorer, n: int, region_sd: float) -> dict:
-    true_change, observed, called, p_prog = [], [], [], []
+    rt = {"patients": n, "sdc_total": round(sdc_of_change(first, second), 3),
+          "sd_of_difference_total": round(float(np.std(second - first, ddof=1)), 3),
+          "region_sd_of_difference": round(float(np.std(reg, ddof=1)), 3), "region_pairs": len(reg),
+          "jsw_sd_one_measurement_mm": round(float(np.std(jsw, ddof=1) / np.sqrt(2)), 4), "jsw_pairs": len(jsw),
+          "by_baseline_total": _by_severity(first, second)}
+    true_change, observed, called = [], [], []
     jt, jp = [], []
-    for i in range(n):
-        lp = longitudinal_patient(60000 + i, visits=2)
-        scored = [_score_visit(scorer, {r: lp.render(v, r, **ACQ) for r in schema.REGIONS}) for v in range(2)]
-        prog = compare_visits(scored[0], scored[1], region_sd=region_sd)
+    for lp, a, follow in pairs:
+        prog = compare_visits(a, follow, region_sd=rt["region_sd_of_difference"])
         true_change.append(lp.change())
         observed.append(prog.total_change)
         called.append(prog.progressed)
-        p_prog.append(prog.p_progression)
         for ch in prog.joints:
             g0, g1 = lp.visits[0][ch.region][ch.site], lp.visits[1][ch.region][ch.site]
             for m, v in (("erosion", ch.erosion_change), ("jsn", ch.jsn_change)):
                 if v is not None:
                     jt.append(g1[m] - g0[m])
                     jp.append(v)
-        if (i + 1) % 10 == 0:
-            print(f"progression {i + 1}/{n}", flush=True)
     t, o = np.array(true_change, float), np.array(observed)
     agree = progression_agreement(t, called, threshold=1.0)
-    return {"patients": n, **agree, "true_change_range": [int(t.min()), int(t.max())],
-            "srm_observed": round(standardised_response_mean(o), 3),
-            "srm_true": round(standardised_response_mean(t), 3),
-            "change_error_mean": round(float((o - t).mean()), 3), "change_error_sd": round(float((o - t).std(ddof=1)), 3),
-            "joint_change_qwk": round(joint_change_kappa(jt, jp), 4), "joint_changes": len(jt),
-            "by_true_change": {str(k): round(float(np.mean([c for c, tt in zip(called, t) if tt == k])), 3)
-                               for k in sorted(set(t.astype(int).tolist())) if k <= 5}}
+    pr = {"patients": n, "sdc_used": round(1.96 * rt["region_sd_of_difference"] * 2, 3), **agree,
+          "true_change_range": [int(t.min()), int(t.max())],
+          "srm_observed": round(standardised_response_mean(o), 3), "srm_true": round(standardised_response_mean(t), 3),
+          "change_error_mean": round(float((o - t).mean()), 3), "change_error_sd": round(float((o - t).std(ddof=1)), 3),
+          "joint_change_qwk": round(joint_change_kappa(jt, jp), 4), "joint_changes": len(jt),
+          "called_progressed_by_true_change": {str(k): round(float(np.mean([c for c, tt in zip(called, t) if tt == k])), 3)
+                                               for k in sorted(set(t.astype(int).tolist())) if k <= 5}}
+    return rt, pr
+
+
+def _by_severity(first, second) -> dict:
+    out = {}
+    for lo, hi in ((0, 10), (10, 40), (40, 1000)):
+        m = (first >= lo) & (first < hi)
+        if m.sum() >= 3:
+            out[f"{lo}-{hi}"] = {"patients": int(m.sum()),
+                                 "sd_of_difference": round(float(np.std(second[m] - first[m], ddof=1)), 3)}
+    return out
 
 
 def runtime(scorer) -> dict:
@@ -117,16 +125,15 @@ def main() -> None:
     a = p.parse_args()
     scorer = Scorer()
     t0 = time.perf_counter()
-    rt = retest(scorer, a.patients)
+    rt, pr = run(scorer, a.patients)
     out = {"what": __doc__.split("\n\n")[1], "machine": machine(), "model": "scorer/default",
-           "command": f"python bench/progression.py --patients {a.patients}", "retest": rt}
+           "command": f"python bench/progression.py --patients {a.patients}", "retest": rt, "progression": pr}
     if a.write_retest:
         path = ROOT / "src" / "sharpscore" / "models" / "retest.json"
         table = json.loads(path.read_text())
         table["scorer/default"] = {"region_sd_of_difference": rt["region_sd_of_difference"],
                                    "pairs": rt["region_pairs"], "source": out["command"] + " --write-retest"}
         path.write_text(json.dumps(table, indent=1) + "\n")
-    out["progression"] = progression(scorer, a.patients, rt["region_sd_of_difference"])
     out["runtime"] = runtime(scorer)
     out["seconds"] = round(time.perf_counter() - t0, 1)
     (ROOT / "bench" / "results" / "progression.json").write_text(json.dumps(out, indent=1) + "\n")

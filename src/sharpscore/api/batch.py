@@ -166,8 +166,13 @@ def _decoded(files: list[InputFile], workers: int, ahead: int = 4) -> Iterable[t
 
 def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, formats: Sequence[str] = ("json", "csv"),
                  explain: bool = False, workers: int = 1, batch_size: int = 8, progress: bool = True,
-                 model: str = "default", device: str | None = None, tta: bool = False) -> CohortSummary:
-    """Score every radiograph under ``paths`` into ``out`` (see the module docstring)."""
+                 model: str = "default", device: str | None = None, tta: bool = False,
+                 landmarks: str | Path | None = None) -> CohortSummary:
+    """Score every radiograph under ``paths`` into ``out`` (see the module docstring).
+
+    ``landmarks``: a reader's corrections -- a labelme JSON file (one input film), or a folder of them
+    named like the films (``<name>.json``, as ``sharpscore locate --labelme`` writes them); a film
+    with one is scored at the reader's landmarks, and rescored when its file is newer than its result."""
     from tqdm.auto import tqdm
 
     from .scorer import Scorer
@@ -181,9 +186,10 @@ def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, f
     files = find_inputs(paths, exclude=out)
     if not files:
         raise InputError(f"no radiographs found in {', '.join(map(str, paths))}")
+    reader = _reader_landmarks(files, landmarks)
     for sub in ("radiographs",) + (("overlays",) if "png" in formats else ()) + (("explain",) if explain else ()):
         (out / sub).mkdir(parents=True, exist_ok=True)
-    todo = [f for f in files if not _done(out, f)]
+    todo = [f for f in files if not _done(out, f, reader.get(f.key))]
     skipped = len(files) - len(todo)
     if skipped:
         log.info("%d of %d files already scored in %s; resuming", skipped, len(files), out)
@@ -197,8 +203,17 @@ def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, f
     def flush() -> None:
         if not pending:
             return
-        results = scorer.score_many([rg for _, rg in pending], batch_size=batch_size, explain=explain,
-                                    errors="keep")
+        plain = [(f, rg) for f, rg in pending if f.key not in reader]
+        results = dict(zip([f.key for f, _ in plain],
+                           scorer.score_many([rg for _, rg in plain], batch_size=batch_size, explain=explain,
+                                             errors="keep")))
+        for f, rg in pending:
+            if f.key in reader:
+                try:
+                    results[f.key] = scorer.score(rg, landmarks=reader[f.key], explain=explain)
+                except SharpScoreError as exc:
+                    results[f.key] = exc
+        results = [results[f.key] for f, _ in pending]
         for (f, rg), res in zip(pending, results):
             if isinstance(res, SharpScoreError):
                 errors.append((str(f.path), type(res).__name__, str(res)))
@@ -231,17 +246,44 @@ def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, f
                          failed=len(errors), patients=patients, seconds=seconds, out=out)
 
 
+def _reader_landmarks(files: list[InputFile], landmarks: str | Path | None) -> dict[str, Path]:
+    """``{input key: labelme file}`` of the films a reader placed landmarks on."""
+    if landmarks is None:
+        return {}
+    src = Path(landmarks)
+    if src.is_file():
+        if len(files) != 1:
+            raise InputError(f"{src}: one landmark file goes with one film; for {len(files)} films give a folder "
+                             "of labelme files named like the films")
+        return {files[0].key: src}
+    if not src.is_dir():
+        raise NotAFileError(f"{src}: no such landmark file or folder")
+    found = {}
+    for f in files:
+        for name in (f"{f.key}.json", f"{f.path.stem}.json"):
+            if (src / name).is_file():
+                found[f.key] = src / name
+                break
+    if not found:
+        raise InputError(f"{src}: no labelme file named like any of the {len(files)} films (<name>.json)")
+    return found
+
+
 def _json_path(out: Path, f: InputFile) -> Path:
     return out / "radiographs" / f"{f.key}.json"
 
 
-def _done(out: Path, f: InputFile) -> bool:
+def _done(out: Path, f: InputFile, landmarks: Path | None = None) -> bool:
+    """Whether ``f`` has a result in ``out`` that is still current (a reader's landmark file edited
+    after the result makes it stale)."""
     p = _json_path(out, f)
     if not p.exists():
         return False
     try:
         doc = json.loads(p.read_text())
     except (OSError, json.JSONDecodeError):
+        return False
+    if landmarks is not None and landmarks.stat().st_mtime > p.stat().st_mtime:
         return False
     return doc.get("file") == str(f.path)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,15 +15,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--overlay", metavar="PNG", help="also write an overlay image")
+    p.add_argument("--labelme", metavar="JSON", help="also write the landmarks as a labelme file (open it beside the "
+                                                     "film in labelme, move joints, then `sharpscore score FILM "
+                                                     "--landmarks JSON`); an existing file is never replaced")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..errors import InputError
     from ..localize import locate_joints
     from ..spatial import as_spacing
 
-
+    if args.labelme and Path(args.labelme).exists():
+        raise InputError(f"{args.labelme}: exists; sharpscore never replaces a landmark file (a reader may have "
+                         "edited it): choose another name")
     loc = locate_joints(args.file, model=args.model, device=args.device)
+    if args.labelme:
+        from ..io.labelme import write_labelme
+
+        h, w = loc.radiograph.shape
+        write_labelme(args.labelme, {k: v[:2] for k, v in loc.landmarks.items()}, image_path=Path(args.file).name,
+                      image_height=h, image_width=w, spacing_mm=loc.spacing_mm, region=loc.region)
     if args.overlay:
         loc.save_overlay(args.overlay)
     if args.json:

@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="default", help="scorer: shipped name, best.pt, or a folder of fold bundles")
     p.add_argument("--device", default=None, help="cpu (default) or cuda")
     p.add_argument("--tta", action="store_true", help="test-time augmentation: average 5 views of every joint")
+    p.add_argument("--landmarks", metavar="FILE_OR_DIR",
+                   help="a reader's landmarks: a labelme file (one film) or a folder of <name>.json files, as "
+                        "`sharpscore locate --labelme` writes them; those films are (re)scored at them")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -38,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     s = score_cohort(args.paths, args.out, formats=formats, explain=args.explain, workers=args.workers,
                      batch_size=args.batch_size, progress=not args.quiet, model=args.model, device=args.device,
-                     tta=args.tta)
+                     tta=args.tta, landmarks=args.landmarks)
     msg = (f"scored {s.scored} radiographs in {s.seconds:.1f} s ({s.files_per_second:.2f} files/s)"
            + (f", {s.skipped} already done" if s.skipped else "") + f"; {s.patients} patients in {s.out}/scores.csv")
     print(msg)

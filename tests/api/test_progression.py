@@ -1,0 +1,79 @@
+"""Progression between visits: change, SDC, review images, mismatches refused."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+import sharpscore
+from sharpscore.cli import main
+from sharpscore.errors import VisitMismatchError
+from sharpscore.io.dicom_write import write_dicom
+from sharpscore.synth import render
+
+BASE = {"mcp2": (1, 0), "mcp3": (0, 1)}
+FOLLOW = {"mcp2": (3, 1), "mcp3": (1, 2), "pip3": (2, 0)}  # +7 units
+
+
+@pytest.fixture(scope="module")
+def visits():
+    return {"base": render("RH", BASE, seed=1, person_seed=42, spacing_mm=0.12).radiograph,
+            "same": render("RH", BASE, seed=2, person_seed=42, spacing_mm=0.13).radiograph,
+            "follow": render("RH", FOLLOW, seed=3, person_seed=42, spacing_mm=0.12).radiograph}
+
+
+def test_progression_found_with_its_joints_and_report(scorer, visits, tmp_path):
+    prog = sharpscore.score_progression(visits["base"], visits["follow"], scorer=scorer)
+    assert prog.progressed and prog.p_progression > 0.95
+    assert prog.total_change == pytest.approx(7, abs=1.5)
+    lo, hi = prog.interval
+    assert lo < prog.total_change < hi and prog.sdc > 0
+    mcp2 = prog.joint("RH", "mcp2")
+    assert mcp2.erosion_change == pytest.approx(2, abs=0.7) and mcp2.jsn_change == pytest.approx(1, abs=0.6)
+    assert mcp2.jsw_change_mm is not None and mcp2.jsw_change_mm < -0.2  # the gap narrowed
+    assert sum(mcp2.erosion_change_probs.values()) == pytest.approx(1, abs=1e-6)
+    assert abs(prog.joint("RH", "pip5").total_change) < 0.5
+    out = prog.save_report(tmp_path / "rep")
+    doc = json.loads((out / "progression.json").read_text())
+    assert doc["progressed"] is True and len(doc["joints"]) == 22
+    rows = list(csv.DictReader((out / "joint_changes.csv").open()))
+    assert {r["site"] for r in rows} >= {"mcp2", "radcar"}
+    assert (out / "change_map.png").exists() and (out / "review_RH_mcp2.png").exists()
+    assert not (out / "review_RH_pip5.png").exists()
+
+
+def test_unchanged_disease_is_not_progression(scorer, visits):
+    prog = sharpscore.score_progression(visits["base"], visits["same"], scorer=scorer)
+    assert abs(prog.total_change) < 1.0 and not prog.progressed and prog.p_progression < 0.5
+
+
+def test_mismatched_visits_are_refused(scorer, visits, tmp_path):
+    left = render("LH", BASE, seed=4, person_seed=42, spacing_mm=0.12).radiograph
+    with pytest.raises(VisitMismatchError, match="not the same region"):
+        sharpscore.score_progression(visits["base"], left, scorer=scorer)
+    with pytest.raises(VisitMismatchError, match="given as LF"):
+        sharpscore.score_progression({"LF": visits["base"]}, {"RH": visits["follow"]}, scorer=scorer)
+    paths = []
+    for i, (key, pid) in enumerate((("base", "P1"), ("follow", "P2"))):
+        px = (visits[key].pixels * 4095).astype(np.uint16)
+        paths.append(write_dicom(tmp_path / f"{i}.dcm", px, spacing_mm=visits[key].spacing_mm, patient_id=pid))
+    with pytest.raises(VisitMismatchError, match="different patients"):
+        sharpscore.score_progression(paths[0], paths[1], scorer=scorer)
+
+
+def test_cli_progress_with_visit_folders(visits, tmp_path, capsys):
+    from PIL import Image
+
+    for name, key in (("v1", "base"), ("v2", "follow")):
+        (tmp_path / name).mkdir()
+        Image.fromarray((visits[key].pixels * 65535).astype(np.uint16)).save(tmp_path / name / "P7-RH.png")
+    # PNG carries no spacing: it is estimated from the anatomy
+    assert main(["progress", str(tmp_path / "v1"), str(tmp_path / "v2"), "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "SvdH change +" in out and "progressed" in out
+    assert (tmp_path / "o" / "progression.json").exists()
+    # an earlier report is never replaced silently
+    assert main(["progress", str(tmp_path / "v1"), str(tmp_path / "v2"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "earlier progression report" in err and len(err.strip().splitlines()) == 1
