@@ -42,16 +42,14 @@ def joint_gradcam(net, crops: torch.Tensor, sites: torch.Tensor, heads: list[lis
 
 
 def draw_explanations(result, path: str | Path, cols: int = 6) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     if not result.explanations:
         raise ValueError("no explanations: score with explain=True")
     names = list(result.explanations)
     rows = int(np.ceil(len(names) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.9, rows * 2.1), squeeze=False)
+    fig = Figure(figsize=(cols * 1.9, rows * 2.1))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, name in zip(axes.ravel(), names):
@@ -64,5 +62,4 @@ def draw_explanations(result, path: str | Path, cols: int = 6) -> Path:
     fig.suptitle(f"{result.region} Grad-CAM (distal up, left mirrored to right) - research use only", fontsize=8)
     fig.tight_layout()
     out = atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
-    plt.close(fig)
     return out

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import colormaps
 
 
 def _flagged_sites(flags: list[str]) -> set[str]:
@@ -25,7 +22,7 @@ def draw_scores(result, path: str | Path, max_side: int = 1400) -> Path:
     from ..localize.overlay import radiograph_axes, save_figure
 
     fig, ax, step = radiograph_axes(result.radiograph, max_side)
-    cmap = plt.get_cmap("RdYlGn_r")
+    cmap = colormaps["RdYlGn_r"]
     flagged = _flagged_sites(result.flags)
     from .. import schema
 

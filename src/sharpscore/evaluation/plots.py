@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
 
 __all__ = ["bland_altman_plot", "confusion_plot", "reliability_plot", "landmark_error_plot"]
+
+
+def _subplots(nrows: int = 1, ncols: int = 1, **kw):
+    """A figure and its axes without pyplot (no global state, the user's backend untouched)."""
+    figsize = kw.pop("figsize", None)
+    fig = Figure(figsize=figsize)
+    axes = fig.subplots(nrows, ncols, **kw)
+    return fig, axes
 
 
 def _save(fig, path: Path) -> Path:
@@ -18,7 +23,6 @@ def _save(fig, path: Path) -> Path:
 
     fig.tight_layout()
     atomic_write(path, lambda p: fig.savefig(p, dpi=100, format="png"))
-    plt.close(fig)
     return path
 
 
@@ -26,7 +30,7 @@ def bland_altman_plot(truth, pred, path: Path, title: str = "Total SvdH") -> Pat
     truth, pred = np.asarray(truth, float), np.asarray(pred, float)
     mean, diff = (truth + pred) / 2, pred - truth
     bias, sd = diff.mean(), diff.std(ddof=1) if len(diff) > 1 else 0.0
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, ax = _subplots(figsize=(6, 4.5))
     ax.scatter(mean, diff, s=14, alpha=0.7)
     for y, style in ((bias, "-"), (bias + 1.96 * sd, "--"), (bias - 1.96 * sd, "--")):
         ax.axhline(y, color="tab:red", linestyle=style, linewidth=1)
@@ -38,7 +42,7 @@ def bland_altman_plot(truth, pred, path: Path, title: str = "Total SvdH") -> Pat
 
 def confusion_plot(matrices: dict[str, np.ndarray], path: Path) -> Path:
     n = len(matrices)
-    fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.6), squeeze=False)
+    fig, axes = _subplots(1, n, figsize=(3.6 * n, 3.6), squeeze=False)
     for ax, (name, m) in zip(axes[0], matrices.items()):
         ax.imshow(np.log1p(m), cmap="Blues")
         for (i, j), v in np.ndenumerate(m):
@@ -50,7 +54,7 @@ def confusion_plot(matrices: dict[str, np.ndarray], path: Path) -> Path:
 
 
 def reliability_plot(bins: dict[str, dict[str, np.ndarray]], path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig, ax = _subplots(figsize=(5, 5))
     ax.plot([0, 1], [0, 1], "k:", linewidth=1, label="perfect calibration")
     for name, b in bins.items():
         ok = b["count"] > 0
@@ -67,7 +71,7 @@ def reliability_plot(bins: dict[str, dict[str, np.ndarray]], path: Path) -> Path
 def landmark_error_plot(summary: dict, path: Path) -> Path:
     per = summary["per_landmark"]
     names = list(per)
-    fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(names)), 4))
+    fig, ax = _subplots(figsize=(max(6, 0.35 * len(names)), 4))
     ax.bar(names, [per[n]["median"] for n in names])
     ax.set_ylabel(f"median error ({summary['unit']})")
     ax.tick_params(axis="x", rotation=90)

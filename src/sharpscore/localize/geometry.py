@@ -95,7 +95,7 @@ def warp_points(points_src: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 
 # Typical adult distances (mm) between landmark pairs, from the shipped shape models' mean shapes.
 def _reference_pairs() -> dict[str, list[tuple[str, str, float]]]:
-    from ..synth.shape_model import load_shape_model
+    from ..shape_model import load_shape_model
 
     pairs = {}
     for kind, names in (("hand", [("mcp2", "pip2"), ("mcp3", "pip3"), ("mcp4", "pip4"), ("mcp5", "pip5"),

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib import colormaps
+from matplotlib.figure import Figure
 import numpy as np  # noqa: E402
 
 from .._fsutil import atomic_write  # noqa: E402
@@ -22,7 +20,8 @@ def radiograph_axes(rg, max_side: int = 1400):
         raise ValueError("this result holds no radiograph to draw on")
     step = max(1, int(np.ceil(max(rg.shape) / max_side)))
     pix = rg.pixels[::step, ::step]
-    fig, ax = plt.subplots(figsize=(pix.shape[1] / 100, pix.shape[0] / 100), dpi=100)
+    fig = Figure(figsize=(pix.shape[1] / 100, pix.shape[0] / 100), dpi=100)
+    ax = fig.subplots()
     ax.imshow(pix, cmap="gray", vmin=0, vmax=1)
     return fig, ax, step
 
@@ -33,14 +32,13 @@ def save_figure(fig, path: str | Path) -> Path:
     ax.axis("off")
     fig.tight_layout()
     out = atomic_write(path, lambda p: fig.savefig(p, format="png"))
-    plt.close(fig)
     return out
 
 
 def draw_landmarks(loc, path: str | Path, max_side: int = 1400) -> Path:
     """The radiograph with each landmark marked, green (confident) to red (unsure), and named."""
     fig, ax, step = radiograph_axes(loc.radiograph, max_side)
-    cmap = plt.get_cmap("RdYlGn")
+    cmap = colormaps["RdYlGn"]
     for name, (x, y, c) in loc.landmarks.items():
         ax.plot(x / step, y / step, "o", ms=5, mfc="none", mec=cmap(float(c)), mew=1.5)
         ax.text(x / step + 6, y / step, name, color=cmap(float(c)), fontsize=6)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..synth.shape_model import ShapeModel, load_shape_model
+from ..shape_model import ShapeModel, load_shape_model
 
 __all__ = ["ShapeCheck", "check_shape", "MIN_POINTS"]
 

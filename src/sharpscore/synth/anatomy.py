@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import schema
 from .primitives import BlobBone, Defect, LongBone
-from .shape_model import load_shape_model
+from ..shape_model import load_shape_model
 
 __all__ = ["Anatomy", "build_anatomy", "JSN_GAP_FACTOR", "EROSION_FRACTION", "normal_gap_mm"]
 
