@@ -108,6 +108,10 @@ class Localizer:
 
     @torch.inference_mode()
     def predict(self, rg: Radiograph, *, refine: bool = True) -> JointLocations:
+        from .._threads import adapt_threads
+
+        if self.device.type == "cpu":
+            adapt_threads()  # the cores other processes leave free: oversubscribed threads wait on each other
         spec = self.spec
         img = torch.from_numpy(np.ascontiguousarray(rg.pixels, dtype=np.float32))
         h, w = img.shape

@@ -1,0 +1,84 @@
+"""How many CPU threads torch may use now: the cores this process may run on that other processes
+are not already using.
+
+On a machine where other work is running, torch's default (one thread per core) oversubscribes the
+cores: its threads wait for each other at every operator while the scheduler shares the cores out,
+and a film takes two to four times as long. Before each film, :func:`adapt_threads` counts the
+runnable threads of the whole machine (``/proc/loadavg``, sampled a few times: an instantaneous
+figure, unlike the load average) and gives torch the cores left over. ``SHARPSCORE_NUM_THREADS``
+fixes the number (no adaptation); so does a user's own ``torch.set_num_threads`` call before the
+first film (it is respected as the ceiling).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+__all__ = ["available_cores", "busy_cores", "adapt_threads"]
+
+log = logging.getLogger(__name__)
+_CEILING: int | None = None
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity; all cores where that is unknown)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
+def _own_running() -> int:
+    """Runnable threads of this process (torch's pool may still be spinning after the last operator)."""
+    n = 0
+    try:
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{tid}/stat") as fh:
+                    if fh.read().rsplit(")", 1)[1].split()[0] == "R":
+                        n += 1
+            except OSError:  # the thread ended meanwhile
+                continue
+    except OSError:
+        return 1
+    return max(n, 1)
+
+
+def busy_cores(samples: int = 3, interval_s: float = 0.001) -> int | None:
+    """Runnable threads of other processes right now (median of a few samples of
+    ``/proc/loadavg``'s running count, less this process's runnable threads); None where unknown."""
+    counts = []
+    for i in range(samples):
+        try:
+            with open("/proc/loadavg") as fh:
+                running = int(fh.read().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        counts.append(max(0, running - _own_running()))
+        if i + 1 < samples:
+            time.sleep(interval_s)
+    counts.sort()
+    return counts[len(counts) // 2]
+
+
+def adapt_threads() -> int:
+    """Set torch's intra-op threads to the free cores (at least one) and return the number."""
+    import torch
+
+    global _CEILING
+    fixed = os.environ.get("SHARPSCORE_NUM_THREADS")
+    if fixed:
+        n = max(1, int(fixed))
+        if torch.get_num_threads() != n:
+            torch.set_num_threads(n)
+        return n
+    if _CEILING is None:
+        _CEILING = max(1, min(torch.get_num_threads(), available_cores()))
+    busy = busy_cores()
+    n = _CEILING if busy is None else max(1, min(_CEILING, available_cores() - busy))
+    if torch.get_num_threads() != n:
+        log.debug("torch threads %d -> %d (%s other runnable threads)", torch.get_num_threads(), n, busy)
+        torch.set_num_threads(n)
+    return n
