@@ -77,3 +77,23 @@ def test_cli_progress_with_visit_folders(visits, tmp_path, capsys):
     assert main(["progress", str(tmp_path / "v1"), str(tmp_path / "v2"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "earlier progression report" in err and len(err.strip().splitlines()) == 1
+
+
+def test_longitudinal_dicom_folder_ordered_by_study_date(tmp_path, capsys):
+    """`sharpscore synth --longitudinal` writes two visits; one patient's DICOMs of both visits in one
+    folder are told apart and ordered by StudyDate."""
+    import shutil
+
+    assert main(["synth", "--longitudinal", "--out", str(tmp_path / "c"), "n=1", "seed=3", "regions=[RH]",
+                 "format=dicom", "mean_steps=6", "p_stable=0", "--quiet"]) == 0
+    change = int((tmp_path / "c" / "changes.csv").read_text().splitlines()[1].split(",")[-1])
+    assert change >= 1
+    both = tmp_path / "both"
+    both.mkdir()
+    for v in (1, 2):
+        shutil.copy(tmp_path / "c" / f"visit{v}" / "L00000-RH.dcm", both / f"v{v}.dcm")
+    assert main(["progress", str(both), "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "baseline 20200101 (1 films), follow-up 20210101 (1 films)" in out
+    doc = json.loads((tmp_path / "o" / "progression.json").read_text())
+    assert doc["total_change"] == pytest.approx(change, abs=2.0)

@@ -15,8 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "joint-space-width changes, review images. BASELINE and FOLLOWUP are films "
                                    "or folders of one visit's films (RA2-DREAM names {id}-LH.jpg give the "
                                    "region; otherwise the localiser tells it).")
-    p.add_argument("baseline")
-    p.add_argument("followup")
+    p.add_argument("baseline", help="baseline film or folder; alone: a folder of one patient's DICOM films of "
+                                     "two or more visits, grouped and ordered by StudyDate")
+    p.add_argument("followup", nargs="?", help="follow-up film or folder")
     p.add_argument("--out", required=True, help="folder for progression.json, joint_changes.csv and images")
     p.add_argument("--model", default="default", help="shipped scorer name or a best.pt path")
     p.add_argument("--device", default=None)
@@ -38,6 +39,36 @@ def _visit(arg: str):
     return named if len(named) == len(files) else [f.path for f in files]
 
 
+def _visits_by_date(folder: str):
+    """(first visit, last visit) of one patient's DICOM films in ``folder``, grouped by StudyDate."""
+    import pydicom
+
+    from ..api.batch import find_inputs
+    from ..errors import InputError, VisitMismatchError
+
+    path = Path(folder)
+    if not path.is_dir():
+        raise InputError(f"{path}: give a follow-up, or a folder of one patient's DICOM films of several visits")
+    by_date: dict[str, list[Path]] = {}
+    patients = set()
+    for f in find_inputs([path]):
+        try:
+            ds = pydicom.dcmread(f.path, stop_before_pixels=True, specific_tags=["PatientID", "StudyDate"])
+        except Exception:  # noqa: BLE001 - not DICOM: it cannot be dated
+            raise InputError(f"{f.path}: not a DICOM file; visits are told apart by StudyDate") from None
+        date = str(ds.get("StudyDate", "") or "").strip()
+        if not date:
+            raise InputError(f"{f.path}: no StudyDate; give the baseline and follow-up separately")
+        patients.add(str(ds.get("PatientID", "") or "").strip())
+        by_date.setdefault(date, []).append(f.path)
+    if len(patients) > 1:
+        raise VisitMismatchError(f"{path}: films of {len(patients)} patients; give one patient's films")
+    if len(by_date) < 2:
+        raise InputError(f"{path}: films of one StudyDate only; progression needs two visits")
+    dates = sorted(by_date)
+    return by_date[dates[0]], by_date[dates[-1]], (dates[0], dates[-1])
+
+
 def run(args: argparse.Namespace) -> int:
     from ..api.progression import score_progression
     from ..errors import InputError
@@ -45,7 +76,12 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if not args.force and any((out / name).exists() for name in _REPORT_FILES):
         raise InputError(f"{out}: holds an earlier progression report; choose another --out or pass --force")
-    prog = score_progression(_visit(args.baseline), _visit(args.followup), model=args.model, device=args.device)
+    if args.followup is None:
+        base, follow, (d0, d1) = _visits_by_date(args.baseline)
+        print(f"baseline {d0} ({len(base)} films), follow-up {d1} ({len(follow)} films)")
+    else:
+        base, follow = _visit(args.baseline), _visit(args.followup)
+    prog = score_progression(base, follow, model=args.model, device=args.device)
     prog.save_report(out)
     lo, hi = prog.interval
     verdict = "progressed" if prog.progressed else "no change beyond the SDC"

@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--real", metavar="FOLDER",
                    help="instead of phantoms: copies of the real films in FOLDER (labelme landmarks beside them "
                         "optional) with disease drawn in; overrides: copies, healthy_copies, seed, severity_shift")
+    p.add_argument("--longitudinal", action="store_true",
+                   help="instead: the same phantom patients at several visits (out/visit1, out/visit2, ...; damage "
+                        "only grows); overrides: n, visits, seed, p_stable, mean_steps, months_between, format")
     p.set_defaults(func=run)
 
 
@@ -29,6 +32,16 @@ def run(args: argparse.Namespace) -> int:
     from ..config import resolve_config
     from ..synth.cohort import SynthConfig, generate_cohort
 
+    if args.longitudinal:
+        from ..synth.longitudinal import LongitudinalConfig, write_longitudinal_cohort
+
+        overrides = list(args.overrides) + ([f"format={args.format}"] if args.format else [])
+        cfg = resolve_config(LongitudinalConfig, args.config, overrides)
+        start = time.perf_counter()
+        write_longitudinal_cohort(cfg, args.out, progress=not args.quiet)
+        print(f"wrote {cfg.n} patients at {cfg.visits} visits to {args.out}/visit1..visit{cfg.visits} in "
+              f"{time.perf_counter() - start:.1f} s; true changes in {args.out}/changes.csv")
+        return 0
     if args.real:
         from ..synth.real_cohort import RealCohortConfig, find_films, write_real_cohort
 

@@ -16,13 +16,18 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
+from pydantic import Field
 
 from .. import schema
+from ..config import ConfigModel
 from .real_prior import RealPrior, load_real_prior, sample_real_grades
 
-__all__ = ["progress_grades", "LongitudinalPatient", "longitudinal_patient", "total_of"]
+__all__ = ["progress_grades", "LongitudinalPatient", "longitudinal_patient", "total_of", "LongitudinalConfig",
+           "write_longitudinal_cohort"]
 
 Grades = dict[str, dict[str, dict[str, int | None]]]
 
@@ -91,3 +96,77 @@ def longitudinal_patient(seed: int, regions: tuple[str, ...] = schema.REGIONS, *
     person = {r: int(rng.integers(2**31)) for r in regions}
     acq = [{r: int(rng.integers(2**31)) for r in regions} for _ in range(visits)]
     return LongitudinalPatient(visits=grades, person_seeds=person, acquisition_seeds=acq)
+
+
+class LongitudinalConfig(ConfigModel):
+    """A longitudinal phantom cohort: ``n`` patients at ``visits`` visits (see the module doc)."""
+
+    n: int = Field(20, ge=1)
+    visits: int = Field(2, ge=2, le=5)
+    seed: int = 0
+    regions: tuple[Literal["LH", "RH", "LF", "RF"], ...] = schema.REGIONS
+    p_stable: float = Field(0.35, ge=0, le=1)
+    mean_steps: float = Field(3.0, gt=0)
+    months_between: int = Field(12, ge=1)
+    format: Literal["png", "dicom"] = "png"
+    id_prefix: str = "L"
+
+
+def write_longitudinal_cohort(config: LongitudinalConfig, out: str | Path, *, progress: bool = True) -> Path:
+    """Write ``out/visit1``, ``out/visit2``, ... each in the RA2-DREAM layout (``{id}-{region}`` films,
+    labelme landmarks, ``training.csv`` with that visit's true grades), plus ``out/changes.csv``
+    (per patient the true change of the total). DICOM films carry PatientID and a StudyDate
+    ``months_between`` apart. Refuses a folder that already holds a cohort."""
+    from datetime import date
+
+    from tqdm.auto import tqdm
+
+    from .._fsutil import atomic_write, atomic_write_text
+    from ..config import dump_config
+    from ..errors import InputError
+    from ..io.labelme import write_labelme
+
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InputError(f"{out}: exists and is not an empty folder; choose another --out")
+    rows: list[list[dict]] = [[] for _ in range(config.visits)]
+    changes = ["patient_id,baseline_total,followup_total,change"]
+    for i in tqdm(range(config.n), unit="patient", desc="synth", disable=not progress):
+        pid = f"{config.id_prefix}{i:05d}"
+        lp = longitudinal_patient(config.seed * 1_000_003 + i, config.regions, visits=config.visits,
+                                  p_stable=config.p_stable, mean_steps=config.mean_steps)
+        for v in range(config.visits):
+            folder = out / f"visit{v + 1}"
+            folder.mkdir(parents=True, exist_ok=True)
+            records = []
+            for region in config.regions:
+                img = lp.render(v, region)
+                stem = f"{pid}-{region}"
+                px = img.radiograph.pixels
+                if config.format == "dicom":
+                    from ..io.dicom_write import write_dicom
+
+                    y, m = divmod(v * config.months_between, 12)
+                    name = f"{stem}.dcm"
+                    write_dicom(folder / name, np.round(px * 4095).astype(np.uint16), spacing_mm=img.radiograph.spacing_mm,
+                                body_part=img.radiograph.body_part, laterality=schema.region_side(region),
+                                view=img.radiograph.view, patient_id=pid, patient_name=f"PHANTOM^{pid}",
+                                seed_uid=f"{config.seed}/{stem}/v{v}",
+                                extra={"StudyDate": date(2020 + y, 1 + m, 1).strftime("%Y%m%d")})
+                else:
+                    from PIL import Image
+
+                    name = f"{stem}.png"
+                    grey = Image.fromarray(np.round(px * 65535).astype(np.uint16))
+                    atomic_write(folder / name, lambda p, g=grey: g.save(p, format="PNG"))
+                h, w = img.radiograph.shape
+                write_labelme(folder / f"{stem}.json", img.landmarks, image_path=name, image_height=h, image_width=w,
+                              spacing_mm=img.radiograph.spacing_mm, region=region)
+                records += [schema.JointRecord(region, site, g["erosion"], g["jsn"]) for site, g in img.grades.items()]
+            rows[v].append(schema.records_to_ra2_row(pid, records))
+        changes.append(f"{pid},{total_of(lp.visits[0])},{total_of(lp.visits[-1])},{lp.change()}")
+    for v in range(config.visits):
+        schema.write_ra2_csv(out / f"visit{v + 1}" / "training.csv", rows[v])
+    atomic_write_text(out / "changes.csv", "\n".join(changes) + "\n")
+    dump_config(config, out / "longitudinal_config.yaml")
+    return out
