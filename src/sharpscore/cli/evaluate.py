@@ -19,6 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "narrowing/erosion totals")
     p.add_argument("--landmarks", nargs=2, metavar=("PRED_DIR", "TRUTH_DIR"),
                    help="also score localisation: labelme files of the same name in two folders")
+    p.add_argument("--baseline", nargs=2, metavar=("PRED", "TRUTH"),
+                   help="progression: predicted and reference scores of the baseline visit (--pred/--truth then "
+                        "being the follow-up); adds SDC, responsiveness, progression sensitivity/specificity and "
+                        "per-joint change QWK to metrics.json")
     p.set_defaults(func=run)
 
 
@@ -30,5 +34,25 @@ def run(args: argparse.Namespace) -> int:
     ra2, total = m["ra2"], m["total"]
     print(f"{m['n_patients']} patients: RA2-DREAM SC1 {ra2['sc1']:.3f}, SC2 {ra2['sc2']:.3f}, SC3 {ra2['sc3']:.3f}; "
           f"total SvdH ICC(2,1) {total['icc2_1']:.3f}, RMSE {total['rmse']:.2f}")
+    if args.baseline:
+        import json
+        from pathlib import Path
+
+        from .. import schema
+        from ..evaluation.progression import evaluate_change
+
+        read = lambda f, pred: schema.read_ra2_csv(f, require_all=False, check_totals=not pred,  # noqa: E731
+                                                   extra_columns=[f"{c}{s}" for c in ("Overall_erosion",
+                                                   "Overall_narrowing", "Overall_Tol") for s in ("_lo", "_hi")]
+                                                   if pred else ())
+        prog = evaluate_change(read(args.baseline[0], True), read(args.pred, True), read(args.baseline[1], False),
+                               read(args.truth, False))
+        path = Path(args.out) / "metrics.json"
+        doc = json.loads(path.read_text())
+        doc["progression"] = prog
+        path.write_text(json.dumps(doc, indent=1) + "\n")
+        print(f"progression, {prog['patients']} patients: SDC {prog['sdc_total']:.2f}, sensitivity "
+              f"{prog['sensitivity']:.2f}, specificity {prog['specificity']:.2f}, joint change QWK "
+              f"{prog['joint_change_qwk']}")
     print(f"wrote {args.out}/metrics.json, report.md and plots")
     return 0
