@@ -45,3 +45,17 @@ def scorer():
     from sharpscore.api import Scorer
 
     return Scorer()
+
+
+# ---- the fast tier: `pytest -m "not slow"` (make test-fast) leaves out what loads the shipped
+# models, renders cohorts or trains; `make test` runs everything.
+_SLOW_FIXTURES = {"scorer", "dicom_patient", "jpeg_patient"}
+# modules whose tests load models, train or render many films (measured with --durations)
+_SLOW_MODULES: tuple[str, ...] = ()
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = str(getattr(item, "path", ""))
+        if _SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or any(m in path for m in _SLOW_MODULES):
+            item.add_marker(pytest.mark.slow)

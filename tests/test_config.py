@@ -50,3 +50,17 @@ def test_bad_values_and_syntax(tmp_path):
     (tmp_path / "evil.yaml").write_text("epochs: !!python/object/apply:os.system ['true']\n")
     with pytest.raises(ConfigError, match="invalid YAML"):
         resolve_config(Job, tmp_path / "evil.yaml")
+
+
+@pytest.mark.parametrize("override,message", [
+    ("model.widthz=3", "unknown key 'model.widthz'"),
+    ("augment.rotat=3", "unknown key 'augment.rotat'"),
+    ("loss.erosion_weight=abc", "loss.erosion_weight"),
+])
+def test_task_sections_are_typed(override, message, capsys):
+    """A typo in a task-specific section is the same one-line error (exit 2) as anywhere else."""
+    from sharpscore.cli import main
+
+    assert main(["train", "configs/scorer-real.yaml", override]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1

@@ -107,6 +107,8 @@ def _format_validation_error(exc: ValidationError, origin: str) -> str:
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
         if err["type"] == "extra_forbidden":
             problems.append(f"unknown key {loc!r}")
+        elif err["type"] == "value_error" and not err["loc"]:  # a whole-config check says what and where
+            problems.append(str(err["msg"]).removeprefix("Value error, "))
         else:
             problems.append(f"{loc}: {err['msg']}")
     return f"{origin}: " + "; ".join(problems)

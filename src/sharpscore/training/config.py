@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..config import ConfigModel
 from .data import SourceConfig
@@ -68,3 +68,35 @@ class TrainConfig(ConfigModel):
     sites: list[str] | None = None
     calibration: dict = {}  # scorer: `sharpscore calibrate` settings (see sharpscore.calibration.fit)  # scorer: train and validate on these site names only
     tensorboard: bool = False
+
+    @model_validator(mode="after")
+    def _check_task_sections(self) -> "TrainConfig":
+        """``model``, ``augment``, ``loss`` and ``calibration`` are typed per task: each is checked
+        against its task's schema here, so a typo is a one-line config error naming the key."""
+        from pydantic import ValidationError
+
+        for section, cls in _task_sections(self.task).items():
+            try:
+                cls.model_validate(getattr(self, section) or {})
+            except ValidationError as exc:
+                problems = []
+                for err in exc.errors():
+                    loc = ".".join([section, *(str(p) for p in err["loc"])])
+                    problems.append(f"unknown key {loc!r}" if err["type"] == "extra_forbidden"
+                                    else f"{loc}: {err['msg']}")
+                raise ValueError("; ".join(problems)) from None
+        return self
+
+
+def _task_sections(task: str) -> dict[str, type]:
+    """The typed schema of each task-specific section."""
+    if task == "localizer":
+        from ..localize.model import LocalizerSpec
+        from ..localize.task import LocalizerAugment
+
+        return {"model": LocalizerSpec, "augment": LocalizerAugment}
+    from ..calibration.fit import CalibrationConfig
+    from ..scoring.model import ScorerSpec
+    from ..scoring.task import ScorerAugment, ScorerLoss
+
+    return {"model": ScorerSpec, "augment": ScorerAugment, "loss": ScorerLoss, "calibration": CalibrationConfig}
