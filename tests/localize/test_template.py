@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from sharpscore.localize.template import ANCHORS, WRIST, build_template, fit_template, load_template, similarity_fit
+from sharpscore.localize.template import ANCHORS, WRIST, fit_template, load_template, similarity_fit
+from sharpscore.synth.hand_template import build_template
 
 
 def test_similarity_fit_recovers_a_mirrored_rotated_scaled_copy():

@@ -9,19 +9,19 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..spatial import as_spacing, distance_mm, to_mm, to_px
 from .. import schema
 from ..errors import MultipleRegionsError, NotHandOrFootError
 from ..io.radiograph import Radiograph
 from .decode import decode_heatmaps
-from .geometry import CHANNELS, channel_index, crop_matrix, estimate_spacing, kind_channels, letterbox_matrix, warp
+from ..resample import crop_matrix, letterbox_matrix, scale_matrix, shrink, warp
+from .geometry import CHANNELS, channel_index, estimate_spacing, kind_channels
 from .model import LocalizerNet, LocalizerSpec
 from .shape_check import ShapeCheck, check_shape
 from .template import ANCHORS, WRIST, fit_template, wrist_from_fingers
 
-__all__ = ["JointLocations", "Localizer", "shrink"]
+__all__ = ["JointLocations", "Localizer", "shrink", "scale_matrix"]
 
 log = logging.getLogger(__name__)
 
@@ -35,24 +35,6 @@ EVIDENCE_THRESHOLD = 0.85
 # real RA shapes: bench/results/shape-prior.json).
 SIDE_MARGIN = 1.5
 CONFIRM_MM = 2.0  # a re-search this close to the first find confirms it
-
-
-def shrink(img: torch.Tensor, factor: float) -> torch.Tensor:
-    """Antialiased downscale of an (H, W) image by ``factor`` (>= 1); returns (H', W')."""
-    if factor <= 1.0:
-        return img
-    h, w = img.shape[-2:]
-    size = (max(1, int(round(h / factor))), max(1, int(round(w / factor))))
-    return F.interpolate(img.reshape(1, 1, h, w), size=size, mode="bilinear", antialias=True,
-                         align_corners=False)[0, 0]
-
-
-def scale_matrix(factor_x: float, factor_y: float) -> np.ndarray:
-    """Pixel (x, y) of a shrunk image -> pixel of the original (pixel-centre convention)."""
-    m = np.eye(3)
-    m[0, 0], m[1, 1] = factor_x, factor_y
-    m[0, 2], m[1, 2] = 0.5 * factor_x - 0.5, 0.5 * factor_y - 0.5
-    return m
 
 
 @dataclass

@@ -11,8 +11,7 @@ import torch
 
 from ..spatial import as_spacing
 from .. import schema
-from ..localize.geometry import warp
-from ..localize.predict import scale_matrix, shrink
+from ..resample import scale_matrix, shrink, warp
 from .distribution import credible_interval, expected_value, most_likely, sum_distribution
 from .geometry import distal_direction, site_crop_matrix
 from .model import HEADS, ScorerNet, ScorerSpec, head_for, site_index

@@ -34,7 +34,7 @@ def cache_sample(sample: Sample, mm_per_px: float) -> CachedImage | None:
     Spacing comes from the file, else from the dataset, else from anatomy (landmark distances);
     a sample with none of these is skipped with a warning (returns None)."""
     from ..localize.geometry import estimate_spacing
-    from ..localize.predict import scale_matrix, shrink
+    from ..resample import scale_matrix, shrink
 
     rg = sample.load()
     kind = schema.region_kind(sample.region) if sample.region in schema.REGIONS else None
