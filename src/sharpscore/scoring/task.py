@@ -192,9 +192,6 @@ def _localise(localizer, sample: Sample) -> dict | None:
     return {k: (x, y) for k, (x, y, _) in found.landmarks.items()}
 
 
-_FOOT_SITE = torch.tensor([k == "foot" for k, _ in SITE_LIST])
-
-
 class ScorerTask:
     """Trains :class:`ScorerNet` with CORN losses on every scored head, masked per site."""
 

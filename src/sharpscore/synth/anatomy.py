@@ -67,17 +67,6 @@ class Anatomy:
             out[site] = float(np.dot(start - prox.head, d))
         return out
 
-    def extent(self) -> tuple[np.ndarray, np.ndarray]:
-        """Bounding box (min, max) of all landmarks and bone end points, mm."""
-        pts = [*self.landmarks.values()]
-        for b in self.bones:
-            if isinstance(b, LongBone):
-                pts += [b.base, b.head]
-            else:
-                pts.append(b.centre)
-        arr = np.array(pts)
-        return arr.min(0), arr.max(0)
-
 
 def _rot(v: np.ndarray, deg: float) -> np.ndarray:
     t = np.deg2rad(deg)
