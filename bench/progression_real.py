@@ -28,7 +28,7 @@ from _machine import machine  # noqa: E402
 from real_scoring import TEST_IDS, complete_landmarks, dha_films  # noqa: E402
 
 from sharpscore.api import Scorer  # noqa: E402
-from sharpscore.api.progression import compare_visits, retest_sd  # noqa: E402
+from sharpscore.api.progression import compare_visits, retest_model  # noqa: E402
 from sharpscore.evaluation.progression import progression_agreement, sdc_of_change  # noqa: E402
 from sharpscore.io import Radiograph  # noqa: E402
 from sharpscore.synth.edit import edit_radiograph  # noqa: E402
@@ -57,9 +57,9 @@ def main() -> None:
     p.add_argument("--copies", type=int, default=2, help="disease histories per film")
     a = p.parse_args()
     scorer = Scorer()
-    region_sd, _ = retest_sd("default")
+    retest = retest_model("default")
     t0 = time.perf_counter()
-    retest_b, retest_r, true_change, observed, called = [], [], [], [], []
+    retest_b, retest_r, true_change, observed, called, sdcs = [], [], [], [], [], []
     for fi, (i, rg, lm) in enumerate(dha_films(TEST_IDS)):
         lm = complete_landmarks(scorer.localizer, rg, lm)
         for k in range(a.copies):
@@ -81,15 +81,17 @@ def main() -> None:
                 continue
             retest_b.append(base.total)
             retest_r.append(same.total)
-            prog = compare_visits({"LH": base}, {"LH": follow}, region_sd=region_sd)
+            prog = compare_visits({"LH": base}, {"LH": follow}, retest=retest)
             # what the editor could draw: its recorded grades (an invisible lesion is recorded lower)
             true_change.append(total_of({"LH": drawn[2]}) - total_of({"LH": drawn[0]}))
             observed.append(prog.total_change)
             called.append(prog.progressed)
+            sdcs.append(prog.sdc)
     t, o = np.array(true_change, float), np.array(observed)
     out = {"what": __doc__.split("\n\n")[1], "machine": machine(), "model": "scorer/default",
            "command": f"python bench/progression_real.py --copies {a.copies}",
-           "pairs": len(t), "region_sd_used": region_sd, "sdc_used": round(1.96 * region_sd, 3),
+           "pairs": len(t), "retest_model": {"k": retest.k, "floor": retest.floor},
+           "sdc_median": round(float(np.median(sdcs)), 3),
            "retest_region_sd_of_difference_real": round(float(np.std(np.array(retest_r) - retest_b, ddof=1)), 3),
            "retest_sdc_region_real": round(sdc_of_change(retest_b, retest_r), 3),
            **progression_agreement(t, called, threshold=1.0),

@@ -33,3 +33,17 @@ def test_another_process_spinning_is_counted_and_threads_stay_positive(monkeypat
         spinner.kill()
         spinner.wait()
         torch.set_num_threads(before)
+
+
+def test_fixed_by_api_and_refused_below_one():
+    from sharpscore.errors import InputError
+
+    before = torch.get_num_threads()
+    try:
+        _threads.fix_threads(1)
+        assert _threads.adapt_threads() == 1
+        with pytest.raises(InputError):
+            _threads.fix_threads(0)
+    finally:
+        _threads.fix_threads(None)
+        torch.set_num_threads(before)

@@ -5,9 +5,9 @@ On a machine where other work is running, torch's default (one thread per core) 
 cores: its threads wait for each other at every operator while the scheduler shares the cores out,
 and a film takes two to four times as long. Before each film, :func:`adapt_threads` counts the
 runnable threads of the whole machine (``/proc/loadavg``, sampled a few times: an instantaneous
-figure, unlike the load average) and gives torch the cores left over. ``SHARPSCORE_NUM_THREADS``
-fixes the number (no adaptation); so does a user's own ``torch.set_num_threads`` call before the
-first film (it is respected as the ceiling).
+figure, unlike the load average) and gives torch the cores left over. ``Scorer(threads=n)``,
+``sharpscore score --threads n`` or ``SHARPSCORE_NUM_THREADS`` fix the number (no adaptation); a
+user's own ``torch.set_num_threads`` call before the first film is respected as the ceiling.
 """
 
 from __future__ import annotations
@@ -16,10 +16,22 @@ import logging
 import os
 import time
 
-__all__ = ["available_cores", "busy_cores", "adapt_threads"]
+__all__ = ["available_cores", "busy_cores", "adapt_threads", "fix_threads"]
 
 log = logging.getLogger(__name__)
 _CEILING: int | None = None
+_FIXED: int | None = None
+
+
+def fix_threads(n: int | None) -> None:
+    """Use exactly ``n`` torch threads from now on (``Scorer(threads=n)``, ``--threads``); None
+    returns to adapting to the free cores."""
+    global _FIXED
+    if n is not None and n < 1:
+        from .errors import InputError
+
+        raise InputError(f"threads must be at least 1, not {n}")
+    _FIXED = n
 
 
 def available_cores() -> int:
@@ -68,7 +80,7 @@ def adapt_threads() -> int:
     import torch
 
     global _CEILING
-    fixed = os.environ.get("SHARPSCORE_NUM_THREADS")
+    fixed = _FIXED or os.environ.get("SHARPSCORE_NUM_THREADS")
     if fixed:
         n = max(1, int(fixed))
         if torch.get_num_threads() != n:

@@ -3,9 +3,12 @@
 Both visits are read by the same deterministic scorer, joint by joint: a reader's error that differs
 between two readings does not arise, and a scorer's systematic error at a joint (the same in both
 visits) cancels in the change. What does not cancel is how the score moves with a new acquisition
-(exposure, noise, positioning): that spread, measured by re-acquiring phantoms with unchanged
-disease (``bench/progression.py``), is the change's uncertainty and sets the smallest detectable
-change (SDC = 1.96 x SD of the differences of repeated measurements).
+(exposure, noise, positioning). That spread grows with the damage (a healthy joint reads 0 whatever
+the exposure; an eroded wrist moves between grades), so it is modelled per patient: the SD of the
+change is ``k * sqrt(var_baseline + var_followup)``, the variances of the two visits' predicted total
+distributions, with ``k`` fitted on phantoms re-acquired with unchanged disease
+(``bench/progression.py --write-retest``, ``models/retest.json``) and a floor from the healthiest
+of them. The smallest detectable change is 1.96 x that SD (the SDC of a pair of measurements).
 
 Per joint: the change of the expected erosion and JSN grades, the distribution of the grade change
 (the two visits' grade distributions combined as if independent: wider than the paired change),
@@ -32,7 +35,7 @@ from ..errors import InputError, VisitMismatchError
 from ..spatial import to_mm
 from .results import PatientScore, RadiographScore
 
-__all__ = ["JointChange", "Progression", "score_progression", "compare_visits"]
+__all__ = ["JointChange", "Progression", "score_progression", "compare_visits", "RetestModel", "retest_model"]
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +50,33 @@ def _retest_table() -> dict:
     return json.loads(_RETEST.read_text())
 
 
-def retest_sd(model: str) -> tuple[float, bool]:
-    """SD of a region total's change without disease for scorer ``model`` and whether it was
-    measured for that model (False: the default scorer's figure is used)."""
+@dataclass(frozen=True)
+class RetestModel:
+    """How a scorer's totals move with a new acquisition: the SD of a change is
+    ``max(k * sqrt(var_b + var_f), floor * sqrt(regions))`` (variances of the predicted totals)."""
+
+    k: float
+    floor: float
+    measured: bool = True
+
+    def sd(self, variance: float, regions: int) -> float:
+        return max(self.k * math.sqrt(max(variance, 0.0)), self.floor * math.sqrt(regions))
+
+
+def retest_model(model: str) -> RetestModel:
+    """The test-retest model of scorer ``model`` (the default scorer's, with ``measured=False``, for
+    a scorer that has none)."""
     table = _retest_table()
     key = model if model.startswith("scorer/") else f"scorer/{model}"
-    if key in table:
-        return float(table[key]["region_sd_of_difference"]), True
-    return float(table["scorer/default"]["region_sd_of_difference"]), False
+    entry, measured = (table[key], True) if key in table else (table["scorer/default"], False)
+    return RetestModel(k=float(entry["variance_scale_k"]), floor=float(entry["region_sd_floor"]), measured=measured)
+
+
+def _variance(dist) -> float:
+    p = np.asarray(dist, float)
+    g = np.arange(len(p))
+    m = float(p @ g)
+    return float(p @ (g - m) ** 2)
 
 
 @dataclass
@@ -176,9 +198,9 @@ def _registration(base: RadiographScore, follow: RadiographScore) -> tuple[float
 
 
 def compare_visits(baseline: Mapping[str, RadiographScore], followup: Mapping[str, RadiographScore], *,
-                   region_sd: float, sd_measured: bool = True) -> Progression:
+                   retest: RetestModel) -> Progression:
     """Build a :class:`Progression` from already scored visits (``{region: RadiographScore}``)."""
-    flags: list[str] = [] if sd_measured else ["retest_sd_from_default_model"]
+    flags: list[str] = [] if retest.measured else ["retest_sd_from_default_model"]
     common = [r for r in schema.REGIONS if r in baseline and r in followup]
     if not common:
         raise VisitMismatchError(f"the visits share no region (baseline {sorted(baseline)}, follow-up "
@@ -221,7 +243,9 @@ def compare_visits(baseline: Mapping[str, RadiographScore], followup: Mapping[st
                 ch.flags.append("score_fell")  # damage does not heal: one of the readings is off
             joints.append(ch)
     total_change = float(sum(d["change"] for d in regions.values()))
-    sd = region_sd * math.sqrt(len(common))
+    var = sum(_variance(baseline[r].distributions["total"]) + _variance(followup[r].distributions["total"])
+              for r in common)
+    sd = retest.sd(var, len(common))
     sdc = 1.96 * sd
     p = 0.5 * math.erfc((sdc - total_change) / (sd * math.sqrt(2)))
     return Progression(joints=joints, regions=regions, total_change=total_change,
@@ -295,5 +319,4 @@ def score_progression(baseline: Any, followup: Any, *, model: str = "default", d
     if len(base) == 1 and len(follow) == 1 and set(base) != set(follow):
         (rb,), (rf,) = base, follow
         raise VisitMismatchError(f"baseline is a {rb} film and follow-up a {rf} film: not the same region")
-    sd, measured = retest_sd(sc.model_info.get("scorer", str(model)))
-    return compare_visits(base, follow, region_sd=sd, sd_measured=measured)
+    return compare_visits(base, follow, retest=retest_model(sc.model_info.get("scorer", str(model))))

@@ -38,9 +38,12 @@ class Scorer:
     """
 
     def __init__(self, model: str = "default", *, device: str | None = None, localizer: str = "default",
-                 tta: bool = False, review: ReviewPolicy | None = None):
+                 tta: bool = False, review: ReviewPolicy | None = None, threads: int | None = None):
+        from .._threads import fix_threads
         from ..models import load_localizer, load_scorer
 
+        if threads is not None:
+            fix_threads(threads)  # otherwise torch gets the cores other processes leave free, film by film
         self.device = device or "cpu"
         self.joint_scorer = load_scorer(model, self.device, tta=tta)
         self.localizer = load_localizer(localizer, self.device)

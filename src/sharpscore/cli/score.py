@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--landmarks", metavar="FILE_OR_DIR",
                    help="a reader's landmarks: a labelme file (one film) or a folder of <name>.json files, as "
                         "`sharpscore locate --labelme` writes them; those films are (re)scored at them")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads for inference (default: the cores other processes leave free, re-read "
+                        "for every film)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -39,6 +42,10 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1 or args.batch_size < 1:
         raise InputError("--workers and --batch-size must be at least 1")
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    if args.threads is not None:
+        from .._threads import fix_threads
+
+        fix_threads(args.threads)
     s = score_cohort(args.paths, args.out, formats=formats, explain=args.explain, workers=args.workers,
                      batch_size=args.batch_size, progress=not args.quiet, model=args.model, device=args.device,
                      tta=args.tta, landmarks=args.landmarks)
