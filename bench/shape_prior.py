@@ -115,6 +115,25 @@ def run(shared: Path, kind: str, rng: np.random.Generator) -> dict:
     }
 
 
+def dha_children(shared: Path) -> dict:
+    """False alarms on the 112 Digital Hand Atlas hands (children, reader landmarks; the model is
+    of adults): the shipped model."""
+    import csv
+
+    table: dict[str, dict] = {}
+    with (shared / "dha-hands" / "landmarks.csv").open() as fh:
+        for row in csv.DictReader(fh):
+            name = {"ip1": "ip"}.get(row["landmark"], row["landmark"])
+            table.setdefault(row["image_id"], {})[name] = (float(row["x_px"]) * 0.108, float(row["y_px"]) * 0.108)
+    alarms, left = 0, 0
+    for pts in table.values():
+        chk = check_shape(pts, "hand")
+        alarms += bool(chk.outliers)
+        left += chk.side == "L"
+    return {"hands": len(table), "false_alarm_rate": round(alarms / len(table), 4),
+            "side_left_fraction (all are left hands)": round(left / len(table), 4)}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"))
@@ -125,10 +144,11 @@ def main() -> None:
         sys.exit(f"{shared}/ra2-landmarks not found")
     rng = np.random.default_rng(a.seed)
     out = {"what": __doc__.split("\n\n")[1], "machine": machine(),
-           "command": "python bench/shape_prior.py", "hand": run(shared, "hand", rng), "foot": run(shared, "foot", rng)}
+           "command": "python bench/shape_prior.py", "hand": run(shared, "hand", rng), "foot": run(shared, "foot", rng),
+           "dha_children_shipped_model": dha_children(shared) if (shared / "dha-hands").is_dir() else None}
     path = ROOT / "bench" / "results" / "shape-prior.json"
     path.write_text(json.dumps(out, indent=1) + "\n")
-    print(json.dumps({k: out[k] for k in ("hand", "foot")}, indent=1))
+    print(json.dumps({k: out[k] for k in ("hand", "foot", "dha_children_shipped_model")}, indent=1))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["atomic_write_text", "atomic_write"]
+__all__ = ["atomic_write_text", "atomic_write", "remove_stale_temporaries", "die_with_parent"]
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
@@ -30,3 +30,39 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
 
 
+
+
+def remove_stale_temporaries(folder: str | Path) -> int:
+    """Delete the temporary files :func:`atomic_write` leaves when a process is killed mid-write
+    (``.<name>.<random>.tmp<suffix>``) anywhere under ``folder``; returns how many. Only names of
+    that exact pattern are touched, never a file a user made."""
+    import re
+
+    pattern = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp(\.[A-Za-z0-9]+)?$")
+    n = 0
+    root = Path(folder)
+    if not root.is_dir():
+        return 0
+    for f in root.rglob(".*.tmp*"):
+        if f.is_file() and pattern.match(f.name):
+            f.unlink(missing_ok=True)
+            n += 1
+    return n
+
+
+def die_with_parent() -> None:
+    """In a worker process: ask Linux to kill it when its parent dies (a ``kill -9`` of the main
+    process then leaves no orphaned decoder behind). A no-op elsewhere."""
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # no libc by that name: keep the default behaviour
+        pass

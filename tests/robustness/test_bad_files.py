@@ -137,3 +137,51 @@ def test_corrupt_model_bundles_are_typed_errors(tmp_path, content):
     with pytest.raises(ModelError) as info:
         load_scorer(evil)
     assert "weights_only=False" not in str(info.value) and "\n" not in str(info.value)
+
+
+def test_half_written_files_of_a_killed_run_are_cleaned_and_user_files_kept(tmp_path):
+    """atomic_write's temporaries left by kill -9 go on the next run; a user's look-alike file stays."""
+    import os
+    import tempfile
+
+    from sharpscore._fsutil import remove_stale_temporaries
+
+    out = tmp_path / "res" / "overlays"
+    out.mkdir(parents=True)
+    fd, tmp = tempfile.mkstemp(prefix=".a.png.", suffix=".tmp.png", dir=out)
+    os.close(fd)
+    (out / ".notes.tmp.png").write_text("the user's")
+    assert remove_stale_temporaries(tmp_path / "res") == 1
+    assert not os.path.exists(tmp) and (out / ".notes.tmp.png").exists()
+
+
+def test_decode_workers_die_with_their_parent(tmp_path):
+    """kill -9 of a process whose decode workers are busy leaves no orphan (Linux PR_SET_PDEATHSIG;
+    without it the busy workers outlive their parent)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("parent-death signal is Linux")
+    code = ("import time, os\n"
+            "from concurrent.futures import ProcessPoolExecutor\n"
+            "from sharpscore._fsutil import die_with_parent\n"
+            "pool = ProcessPoolExecutor(2, initializer=die_with_parent)\n"
+            "fut = [pool.submit(time.sleep, 30) for _ in range(2)]  # busy, as when decoding\n"
+            "time.sleep(0.5)\n"
+            "print(' '.join(str(p) for p in pool._processes), flush=True)\n"
+            "time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    workers = [int(p) for p in proc.stdout.readline().split()]
+    assert workers
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.time() + 10
+    alive = workers
+    while alive and time.time() < deadline:
+        time.sleep(0.2)
+        alive = [p for p in workers if os.path.exists(f"/proc/{p}") and
+                 open(f"/proc/{p}/stat").read().split(")")[1].split()[0] != "Z"]
+    assert not alive

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import schema
-from .._fsutil import atomic_write, atomic_write_text
+from .._fsutil import atomic_write, atomic_write_text, remove_stale_temporaries
 from ..errors import InputError, NotAFileError, SharpScoreError
 
 __all__ = ["find_inputs", "score_cohort", "CohortSummary", "FORMATS"]
@@ -149,7 +149,9 @@ def _decoded(files: list[InputFile], workers: int, ahead: int = 4) -> Iterable[t
         return
     from collections import deque
 
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    from .._fsutil import die_with_parent
+
+    with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent) as pool:
         queue: deque = deque()
         it = iter(files)
         for f in it:
@@ -189,6 +191,9 @@ def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, f
     reader = _reader_landmarks(files, landmarks)
     for sub in ("radiographs",) + (("overlays",) if "png" in formats else ()) + (("explain",) if explain else ()):
         (out / sub).mkdir(parents=True, exist_ok=True)
+    stale = remove_stale_temporaries(out)
+    if stale:
+        log.info("removed %d half-written files left by an interrupted run in %s", stale, out)
     todo = [f for f in files if not _done(out, f, reader.get(f.key))]
     skipped = len(files) - len(todo)
     if skipped:
