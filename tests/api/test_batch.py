@@ -58,8 +58,8 @@ def test_cohort_scoring_isolates_bad_files_and_resumes(folder, scorer, tmp_path)
 
 
 def test_two_workers_give_the_same_scores(folder, scorer, tmp_path):
-    a = score_cohort([folder], tmp_path / "a", scorer=scorer, progress=False, workers=1)
-    b = score_cohort([folder], tmp_path / "b", scorer=scorer, progress=False, workers=2)
+    a = score_cohort([folder], tmp_path / "a", scorer=scorer, progress=False, workers=1, salt="same")
+    b = score_cohort([folder], tmp_path / "b", scorer=scorer, progress=False, workers=2, salt="same")
     assert a.scored == b.scored == 5
     assert (tmp_path / "a" / "scores.csv").read_bytes() == (tmp_path / "b" / "scores.csv").read_bytes()
 
@@ -106,7 +106,7 @@ def test_killed_run_resumes_to_identical_outputs(folder, scorer, tmp_path, monke
     from sharpscore.api import batch
 
     clean = tmp_path / "clean"
-    score_cohort([folder], clean, scorer=scorer, progress=False)
+    score_cohort([folder], clean, scorer=scorer, progress=False, salt="same")
     killed = tmp_path / "killed"
     real, calls = batch._write_outputs, []
 
@@ -118,10 +118,10 @@ def test_killed_run_resumes_to_identical_outputs(folder, scorer, tmp_path, monke
 
     monkeypatch.setattr(batch, "_write_outputs", dies_on_the_third)
     with pytest.raises(KeyboardInterrupt):
-        score_cohort([folder], killed, scorer=scorer, progress=False, batch_size=1)
+        score_cohort([folder], killed, scorer=scorer, progress=False, batch_size=1, salt="same")
     monkeypatch.setattr(batch, "_write_outputs", real)
     assert len(list((killed / "radiographs").glob("*.json"))) == 2 and not (killed / "scores.csv").exists()
-    again = score_cohort([folder], killed, scorer=scorer, progress=False)
+    again = score_cohort([folder], killed, scorer=scorer, progress=False, salt="same")
     assert (again.skipped, again.scored) == (2, 3)
     for name in ["scores.csv", "errors.csv"] + [f"radiographs/{p.name}" for p in (clean / "radiographs").iterdir()]:
         assert (killed / name).read_bytes() == (clean / name).read_bytes(), name
@@ -129,3 +129,33 @@ def test_killed_run_resumes_to_identical_outputs(folder, scorer, tmp_path, monke
 
 
 _INTERVALS = [f"{c}{s}" for c in ("Overall_erosion", "Overall_narrowing", "Overall_Tol") for s in ("_lo", "_hi")]
+
+
+def test_default_outputs_carry_no_dicom_identifiers(scorer, tmp_path):
+    """PatientID, PatientName and StudyInstanceUID of the input appear in no default output; a
+    stable salted pseudonym groups the patient; --keep-identifiers keeps them."""
+    from sharpscore.io.dicom_write import write_dicom
+    from sharpscore.synth import render
+
+    ph = render("RH", {}, seed=31, spacing_mm=0.12)
+    d = tmp_path / "in"
+    d.mkdir()
+    px = (ph.radiograph.pixels * 4095).astype("uint16")
+    study = "1.2.826.0.1.3680043.8.498.99999"
+    write_dicom(d / "IM1", px, spacing_mm=0.12, patient_id="SECRET-ID-7", patient_name="DOE^JANE", study_uid=study)
+    out = tmp_path / "out"
+    score_cohort([d], out, scorer=scorer, progress=False, formats=("json", "csv", "png"))
+    for f in out.rglob("*"):
+        if f.is_file() and f.name != ".pseudonym-salt":
+            data = f.read_bytes()
+            assert b"SECRET-ID-7" not in data and b"DOE^JANE" not in data and study.encode() not in data, f
+    pid = json.loads((out / "radiographs" / "IM1.json").read_text())["patient_id"]
+    assert pid.startswith("anon-")
+    again = tmp_path / "out2"
+    score_cohort([d], again, scorer=scorer, progress=False, salt="s3cret")
+    score_cohort([d], tmp_path / "out3", scorer=scorer, progress=False, salt="s3cret")
+    same = [json.loads((o / "radiographs" / "IM1.json").read_text())["patient_id"] for o in (again, tmp_path / "out3")]
+    assert same[0] == same[1] != pid  # the same salt gives the same pseudonym
+    kept = tmp_path / "kept"
+    score_cohort([d], kept, scorer=scorer, progress=False, keep_identifiers=True)
+    assert b"SECRET-ID-7" in (kept / "scores.csv").read_bytes()

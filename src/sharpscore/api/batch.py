@@ -116,16 +116,37 @@ def _decode(path: str):
         return InputError(f"{path}: could not be read ({type(exc).__name__}: {exc})")
 
 
-def _patient_of(f: InputFile, rg) -> tuple[str, str | None]:
-    """(patient id, region given by the file name or None)."""
+def _patient_of(f: InputFile, rg, pseudonym=None) -> tuple[str, str | None]:
+    """(patient id, region given by the file name or None). A DICOM film is grouped by its PatientID
+    and StudyInstanceUID; unless ``pseudonym`` is None they appear only as ``pseudonym(ids)``."""
     m = _RA2_NAME.match(f.path.stem)
     if m:
         return m["pid"], m["region"]
     if rg is not None and rg.format == "dicom":
         pid, study = _dicom_ids(f.path)
         if pid:
-            return (f"{pid}|{study}" if study else pid), None
+            ids = f"{pid}|{study}" if study else pid
+            return (pseudonym(ids) if pseudonym else ids), None
     return f.key, None
+
+
+def pseudonymiser(out: Path, salt: str | None = None):
+    """A stable pseudonym for DICOM identifiers: ``anon-`` + 12 hex digits of SHA-256 over a salt and
+    the identifiers. The salt is ``salt``, else ``SHARPSCORE_SALT``, else one drawn at random and kept
+    in ``out/.pseudonym-salt`` so that a resumed run gives the same pseudonyms (do not share that file:
+    with it a known PatientID can be matched to its pseudonym)."""
+    import hashlib
+    import secrets
+
+    salt = salt or os.environ.get("SHARPSCORE_SALT")
+    if not salt:
+        path = out / ".pseudonym-salt"
+        if path.exists():
+            salt = path.read_text().strip()
+        else:
+            salt = secrets.token_hex(16)
+            atomic_write_text(path, salt + "\n")
+    return lambda ids: "anon-" + hashlib.sha256(f"{salt}|{ids}".encode()).hexdigest()[:12]
 
 
 def _dicom_ids(path: Path) -> tuple[str | None, str | None]:
@@ -169,12 +190,14 @@ def _decoded(files: list[InputFile], workers: int, ahead: int = 4) -> Iterable[t
 def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, formats: Sequence[str] = ("json", "csv"),
                  explain: bool = False, workers: int = 1, batch_size: int = 8, progress: bool = True,
                  model: str = "default", device: str | None = None, tta: bool = False,
-                 landmarks: str | Path | None = None) -> CohortSummary:
+                 landmarks: str | Path | None = None, keep_identifiers: bool = False,
+                 salt: str | None = None) -> CohortSummary:
     """Score every radiograph under ``paths`` into ``out`` (see the module docstring).
 
     ``landmarks``: a reader's corrections -- a labelme JSON file (one input film), or a folder of them
     named like the films (``<name>.json``, as ``sharpscore locate --labelme`` writes them); a film
-    with one is scored at the reader's landmarks, and rescored when its file is newer than its result."""
+    with one is scored at the reader's landmarks, and rescored when its file is newer than its result.
+    DICOM patients appear under a salted pseudonym (:func:`pseudonymiser`) unless ``keep_identifiers``."""
     from tqdm.auto import tqdm
 
     from .scorer import Scorer
@@ -191,6 +214,7 @@ def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, f
     reader = _reader_landmarks(files, landmarks)
     for sub in ("radiographs",) + (("overlays",) if "png" in formats else ()) + (("explain",) if explain else ()):
         (out / sub).mkdir(parents=True, exist_ok=True)
+    pseudonym = None if keep_identifiers else pseudonymiser(out, salt)
     stale = remove_stale_temporaries(out)
     if stale:
         log.info("removed %d half-written files left by an interrupted run in %s", stale, out)
@@ -224,7 +248,7 @@ def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, f
                 errors.append((str(f.path), type(res).__name__, str(res)))
             else:
                 try:
-                    _write_outputs(out, f, rg, res, formats, explain)
+                    _write_outputs(out, f, rg, res, formats, explain, pseudonym)
                     scored[0] += 1
                 except SharpScoreError as exc:
                     errors.append((str(f.path), type(exc).__name__, str(exc)))
@@ -293,8 +317,9 @@ def _done(out: Path, f: InputFile, landmarks: Path | None = None) -> bool:
     return doc.get("file") == str(f.path)
 
 
-def _write_outputs(out: Path, f: InputFile, rg, res, formats: Sequence[str], explain: bool) -> None:
-    pid, named_region = _patient_of(f, rg)
+def _write_outputs(out: Path, f: InputFile, rg, res, formats: Sequence[str], explain: bool,
+                   pseudonym=None) -> None:
+    pid, named_region = _patient_of(f, rg, pseudonym)
     if named_region and named_region != res.region:
         res.flags.append(f"region_conflicts_with_file_name:{named_region}")
         res.needs_review = True

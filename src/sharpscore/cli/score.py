@@ -31,6 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=None,
                    help="torch threads for inference (default: the cores other processes leave free, re-read "
                         "for every film)")
+    p.add_argument("--keep-identifiers", action="store_true",
+                   help="write DICOM PatientID/StudyInstanceUID as they are (default: a salted pseudonym, anon-...)")
+    p.add_argument("--salt", default=None,
+                   help="salt of the pseudonyms (default: $SHARPSCORE_SALT, else a random one kept in "
+                        "OUT/.pseudonym-salt; keep it private)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -48,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         fix_threads(args.threads)
     s = score_cohort(args.paths, args.out, formats=formats, explain=args.explain, workers=args.workers,
                      batch_size=args.batch_size, progress=not args.quiet, model=args.model, device=args.device,
-                     tta=args.tta, landmarks=args.landmarks)
+                     tta=args.tta, landmarks=args.landmarks, keep_identifiers=args.keep_identifiers,
+                     salt=args.salt)
     msg = (f"scored {s.scored} radiographs in {s.seconds:.1f} s ({s.files_per_second:.2f} files/s)"
            + (f", {s.skipped} already done" if s.skipped else "") + f"; {s.patients} patients in {s.out}/scores.csv")
     print(msg)
