@@ -54,15 +54,18 @@ def _var(res) -> float:
 
 def fit_retest(pairs: list[tuple[dict, dict]]) -> RetestModel:
     """``k`` and the floor of the test-retest model from pairs of unchanged-disease acquisitions
-    (``{region: RadiographScore}`` each): k^2 = sum of squared patient-total differences over the sum
-    of the predicted variances; the floor is the SD of region differences among near-healthy regions."""
-    d2, v, healthy = 0.0, 0.0, []
+    (``{region: RadiographScore}`` each). Every patient counts alike: k^2 is the mean over patients
+    of (difference of the totals)^2 / (sum of the predicted variances), so that the standardised
+    differences have unit variance; the floor is the RMS region difference among near-healthy regions."""
+    ratios, healthy = [], []
     for a, b in pairs:
-        d2 += (sum(x.total for x in b.values()) - sum(x.total for x in a.values())) ** 2
-        v += sum(_var(a[r]) + _var(b[r]) for r in a)
+        d = sum(x.total for x in b.values()) - sum(x.total for x in a.values())
+        v = sum(_var(a[r]) + _var(b[r]) for r in a)
+        if v > 1e-6:
+            ratios.append(d * d / v)
         healthy += [b[r].total - a[r].total for r in a if a[r].total < 1.0 and b[r].total < 1.0]
     floor = float(np.sqrt(np.mean(np.square(healthy)))) if len(healthy) >= 10 else 0.1
-    return RetestModel(k=float(np.sqrt(d2 / v)), floor=floor)
+    return RetestModel(k=float(np.sqrt(np.mean(ratios))), floor=floor)
 
 
 def run(scorer, n: int) -> tuple[dict, dict, RetestModel]:
@@ -126,6 +129,12 @@ def run(scorer, n: int) -> tuple[dict, dict, RetestModel]:
           "joint_change_qwk": round(joint_change_kappa(jt, jp), 4), "joint_changes": len(jt),
           "called_progressed_by_true_change": {str(k): round(float(np.mean([c for c, tt in zip(called, t) if tt == k])), 3)
                                                for k in sorted(set(t.astype(int).tolist())) if k <= 5}}
+    pr["raw"] = [{"true_change": int(lp.change()), "baseline_totals": [round(sum(x.total for x in a.values()), 3),
+                                                                       round(sum(x.total for x in b.values()), 3)],
+                  "baseline_variances": [round(sum(_var(x) for x in a.values()), 4), round(sum(_var(x) for x in b.values()), 4)],
+                  "followup_total": round(sum(x.total for x in f.values()), 3),
+                  "followup_variance": round(sum(_var(x) for x in f.values()), 4)}
+                 for (lp, a, f), (_, b) in zip(progression_pairs, retest_pairs)]
     return rt, pr, model
 
 

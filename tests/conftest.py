@@ -51,7 +51,13 @@ def scorer():
 # models, renders cohorts or trains; `make test` runs everything.
 _SLOW_FIXTURES = {"scorer", "dicom_patient", "jpeg_patient"}
 # modules whose tests load models, train or render many films (measured with --durations)
-_SLOW_MODULES: tuple[str, ...] = ()
+_SLOW_MODULES: tuple[str, ...] = (
+    "tests/training/", "tests/scoring/test_training.py", "tests/scoring/test_model.py", "tests/cli/test_demo.py",
+    "tests/cli/test_reader_workflow.py", "tests/test_no_side_effects.py", "tests/synth/test_render.py",
+    "tests/synth/test_real_prior.py", "tests/synth/test_cohort.py", "tests/synth/test_edit.py",
+    "tests/synth/test_longitudinal.py", "tests/api/", "tests/localize/test_locate.py", "tests/test_jsw.py",
+    "tests/io/test_load_shared.py", "tests/evaluation/test_report.py", "tests/test_readme.py",
+)
 
 
 def pytest_collection_modifyitems(config, items):
