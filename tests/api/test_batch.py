@@ -159,3 +159,23 @@ def test_default_outputs_carry_no_dicom_identifiers(scorer, tmp_path):
     kept = tmp_path / "kept"
     score_cohort([d], kept, scorer=scorer, progress=False, keep_identifiers=True)
     assert b"SECRET-ID-7" in (kept / "scores.csv").read_bytes()
+
+
+def test_changed_options_redo_the_work_and_files_honour_the_umask(jpeg_patient, scorer, tmp_path):
+    import os
+    import stat
+
+    film = jpeg_patient / "P00000-RH.jpg"
+    out = tmp_path / "o"
+    old = os.umask(0o022)
+    try:
+        first = score_cohort([film], out, scorer=scorer, progress=False)
+        assert first.scored == 1
+        assert stat.S_IMODE((out / "radiographs" / "P00000-RH.json").stat().st_mode) == 0o644
+        assert score_cohort([film], out, scorer=scorer, progress=False).skipped == 1
+        again = score_cohort([film], out, scorer=scorer, progress=False, formats=("json", "csv", "png"))
+        assert (again.scored, again.skipped) == (1, 0) and (out / "overlays" / "P00000-RH.png").exists()
+    finally:
+        os.umask(old)
+    doc = json.loads((out / "radiographs" / "P00000-RH.json").read_text())
+    assert doc["sharpscore_version"] and len(doc["run_key"]) == 16

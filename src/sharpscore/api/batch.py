@@ -218,11 +218,12 @@ def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, f
     stale = remove_stale_temporaries(out)
     if stale:
         log.info("removed %d half-written files left by an interrupted run in %s", stale, out)
-    todo = [f for f in files if not _done(out, f, reader.get(f.key))]
+    scorer = scorer or Scorer(model, device=device, tta=tta)
+    run_key = _run_key(scorer, model, formats, explain, tta)
+    todo = [f for f in files if not _done(out, f, reader.get(f.key), run_key)]
     skipped = len(files) - len(todo)
     if skipped:
         log.info("%d of %d files already scored in %s; resuming", skipped, len(files), out)
-    scorer = scorer or Scorer(model, device=device, tta=tta)
     errors: list[tuple[str, str, str]] = []
     t0 = time.perf_counter()
     bar = tqdm(total=len(todo), unit="file", desc="scoring", disable=not progress, mininterval=1)
@@ -248,7 +249,7 @@ def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, f
                 errors.append((str(f.path), type(res).__name__, str(res)))
             else:
                 try:
-                    _write_outputs(out, f, rg, res, formats, explain, pseudonym)
+                    _write_outputs(out, f, rg, res, formats, explain, pseudonym, run_key)
                     scored[0] += 1
                 except SharpScoreError as exc:
                     errors.append((str(f.path), type(exc).__name__, str(exc)))
@@ -302,9 +303,24 @@ def _json_path(out: Path, f: InputFile) -> Path:
     return out / "radiographs" / f"{f.key}.json"
 
 
-def _done(out: Path, f: InputFile, landmarks: Path | None = None) -> bool:
-    """Whether ``f`` has a result in ``out`` that is still current (a reader's landmark file edited
-    after the result makes it stale)."""
+def _run_key(scorer, model: str, formats: Sequence[str], explain: bool, tta: bool) -> str:
+    """What a result depends on besides its film: sharpscore's version, the scorer and localiser
+    (their weights' sha256 when shipped), the outputs asked for. A result written under another key
+    is redone on resume (another --model, --format png added, ...)."""
+    import hashlib
+
+    from .. import __version__
+    from ..models import available
+
+    name = str(scorer.model_info) if scorer is not None and hasattr(scorer, "model_info") else str(model)
+    shas = sorted(m.sha256 for m in available())
+    text = json.dumps([__version__, name, shas, sorted(formats), bool(explain), bool(tta)])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _done(out: Path, f: InputFile, landmarks: Path | None = None, run_key: str | None = None) -> bool:
+    """Whether ``f`` has a result in ``out`` that is still current: written under the same run key
+    (version, models, outputs), and not older than a reader's landmark file for it."""
     p = _json_path(out, f)
     if not p.exists():
         return False
@@ -314,17 +330,22 @@ def _done(out: Path, f: InputFile, landmarks: Path | None = None) -> bool:
         return False
     if landmarks is not None and landmarks.stat().st_mtime > p.stat().st_mtime:
         return False
+    if run_key is not None and doc.get("run_key") != run_key:
+        return False
     return doc.get("file") == str(f.path)
 
 
 def _write_outputs(out: Path, f: InputFile, rg, res, formats: Sequence[str], explain: bool,
-                   pseudonym=None) -> None:
+                   pseudonym=None, run_key: str | None = None) -> None:
     pid, named_region = _patient_of(f, rg, pseudonym)
     if named_region and named_region != res.region:
         res.flags.append(f"region_conflicts_with_file_name:{named_region}")
         res.needs_review = True
     doc = res.to_dict()
-    doc.update(file=str(f.path), key=f.key, patient_id=pid, row_region=named_region or res.region,
+    from .. import __version__
+
+    doc.update(file=str(f.path), key=f.key, patient_id=pid, row_region=named_region or res.region, run_key=run_key,
+               sharpscore_version=__version__,
                distributions={k: [round(float(v), 8) for v in d] for k, d in res.distributions.items()})
     if "png" in formats:
         res.save_overlay(out / "overlays" / f"{f.key}.png")

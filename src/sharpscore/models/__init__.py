@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import ModelError
+from ..errors import InputError, ModelError
 
 __all__ = ["ModelInfo", "available", "info", "default_weights_path", "load_localizer", "load_scorer", "verify",
            "calibration_path"]
@@ -122,9 +122,29 @@ def _load_localizer_cached(path: str, device: str):
     return Localizer(net, device=device)
 
 
+def check_device(device: str | None) -> str:
+    """``device`` checked against this machine: a typed one-line error for an unknown device or a
+    GPU that is not there (instead of torch's internal error)."""
+    import torch
+
+    device = device or "cpu"
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise InputError(f"unknown device {device!r}; use 'cpu' or 'cuda' (or 'cuda:N')") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError(f"device {device!r} asked for, but torch sees no CUDA GPU on this machine; use 'cpu'")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise InputError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
+    elif dev.type not in ("cpu", "mps"):
+        raise InputError(f"device {device!r} is not supported; use 'cpu' or 'cuda'")
+    return device
+
+
 def load_localizer(model: str | Path = "default", device: str | None = None):
     """A :class:`~sharpscore.localize.predict.Localizer` by registry name or from a ``best.pt`` path."""
-    device = device or "cpu"
+    device = check_device(device)
     p = Path(str(model))
     if p.suffix == ".pt" or p.exists():
         if not p.exists():
@@ -177,7 +197,7 @@ def _load_scorer_cached(paths: tuple[str, ...], device: str, tta: bool, stamp=No
 def load_scorer(model: str | Path = "default", device: str | None = None, *, tta: bool = False):
     """A :class:`~sharpscore.scoring.JointScorer` by registry name, from a ``best.pt`` path, or from a folder
     of fold bundles (``*.pt``, an ensemble). A ``<stem>.calibration.json`` beside the weights is loaded."""
-    device = device or "cpu"
+    device = check_device(device)
     p = Path(str(model))
     if p.is_dir():
         paths = sorted(str(q.resolve()) for q in p.glob("*.pt"))
