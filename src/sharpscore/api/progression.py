@@ -5,10 +5,10 @@ between two readings does not arise, and a scorer's systematic error at a joint 
 visits) cancels in the change. What does not cancel is how the score moves with a new acquisition
 (exposure, noise, positioning). That spread grows with the damage (a healthy joint reads 0 whatever
 the exposure; an eroded wrist moves between grades), so it is modelled per patient: the SD of the
-change is ``k * sqrt(var_baseline + var_followup)``, the variances of the two visits' predicted total
-distributions, with ``k`` fitted on phantoms re-acquired with unchanged disease
-(``bench/progression.py --write-retest``, ``models/retest.json``) and a floor from the healthiest
-of them. The smallest detectable change is 1.96 x that SD (the SDC of a pair of measurements).
+change is ``sqrt(c * T)``, ``T`` the mean expected total of the two visits, with ``c`` fitted on
+phantoms re-acquired with unchanged disease (``bench/progression.py --write-retest``,
+``models/retest.json``) and a floor from healthy regions. The smallest detectable change is 1.96 x
+that SD (the SDC of a pair of measurements).
 
 Per joint: the change of the expected erosion and JSN grades, the distribution of the grade change
 (the two visits' grade distributions combined as if independent: wider than the paired change),
@@ -52,15 +52,18 @@ def _retest_table() -> dict:
 
 @dataclass(frozen=True)
 class RetestModel:
-    """How a scorer's totals move with a new acquisition: the SD of a change is
-    ``max(k * sqrt(var_b + var_f), floor * sqrt(regions))`` (variances of the predicted totals)."""
+    """How a scorer's totals move with a new acquisition of unchanged disease: the SD of the change
+    of a patient's total is ``sqrt(c * T)``, ``T`` the mean of the two visits' expected totals (at
+    least ``t_min``), never below ``floor * sqrt(regions)``. Each unit of damage adds variance, as
+    with counts: a healthy film reads 0 whatever the exposure, an eroded wrist moves between grades."""
 
-    k: float
+    c: float
     floor: float
+    t_min: float = 0.5
     measured: bool = True
 
-    def sd(self, variance: float, regions: int) -> float:
-        return max(self.k * math.sqrt(max(variance, 0.0)), self.floor * math.sqrt(regions))
+    def sd(self, mean_total: float, regions: int) -> float:
+        return max(math.sqrt(self.c * max(mean_total, self.t_min)), self.floor * math.sqrt(regions))
 
 
 def retest_model(model: str) -> RetestModel:
@@ -69,7 +72,8 @@ def retest_model(model: str) -> RetestModel:
     table = _retest_table()
     key = model if model.startswith("scorer/") else f"scorer/{model}"
     entry, measured = (table[key], True) if key in table else (table["scorer/default"], False)
-    return RetestModel(k=float(entry["variance_scale_k"]), floor=float(entry["region_sd_floor"]), measured=measured)
+    return RetestModel(c=float(entry["variance_per_unit_c"]), floor=float(entry["region_sd_floor"]),
+                       measured=measured)
 
 
 def _variance(dist) -> float:
@@ -243,9 +247,8 @@ def compare_visits(baseline: Mapping[str, RadiographScore], followup: Mapping[st
                 ch.flags.append("score_fell")  # damage does not heal: one of the readings is off
             joints.append(ch)
     total_change = float(sum(d["change"] for d in regions.values()))
-    var = sum(_variance(baseline[r].distributions["total"]) + _variance(followup[r].distributions["total"])
-              for r in common)
-    sd = retest.sd(var, len(common))
+    mean_total = 0.5 * sum(baseline[r].total + followup[r].total for r in common)
+    sd = retest.sd(mean_total, len(common))
     sdc = 1.96 * sd
     p = 0.5 * math.erfc((sdc - total_change) / (sd * math.sqrt(2)))
     return Progression(joints=joints, regions=regions, total_change=total_change,
