@@ -90,7 +90,7 @@ def main() -> None:
     t, o = np.array(true_change, float), np.array(observed)
     out = {"what": __doc__.split("\n\n")[1], "machine": machine(), "model": "scorer/default",
            "command": f"python bench/progression_real.py --copies {a.copies}",
-           "pairs": len(t), "retest_model": {"k": retest.k, "floor": retest.floor},
+           "pairs": len(t), "retest_model": {"c": retest.c, "floor": retest.floor},
            "sdc_median": round(float(np.median(sdcs)), 3),
            "retest_region_sd_of_difference_real": round(float(np.std(np.array(retest_r) - retest_b, ddof=1)), 3),
            "retest_sdc_region_real": round(sdc_of_change(retest_b, retest_r), 3),
