@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 import os
 import time
+from contextlib import contextmanager
 
-__all__ = ["available_cores", "busy_cores", "adapt_threads", "fix_threads"]
+__all__ = ["available_cores", "busy_cores", "adapt_threads", "fix_threads", "held_threads"]
 
 log = logging.getLogger(__name__)
 _CEILING: int | None = None
@@ -94,3 +95,22 @@ def adapt_threads() -> int:
         log.debug("torch threads %d -> %d (%s other runnable threads)", torch.get_num_threads(), n, busy)
         torch.set_num_threads(n)
     return n
+
+
+@contextmanager
+def held_threads():
+    """Hold torch's thread count fixed (at the ceiling :func:`adapt_threads` would use on an idle
+    machine) for a block: training, whose results must not depend on what else ran meanwhile
+    (a reduction over another number of threads rounds differently)."""
+    import torch
+
+    global _FIXED
+    before, fixed_before = torch.get_num_threads(), _FIXED
+    n = _FIXED or _CEILING or max(1, min(torch.get_num_threads(), available_cores()))
+    _FIXED = n
+    torch.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        _FIXED = fixed_before
+        torch.set_num_threads(before)

@@ -130,7 +130,15 @@ def _truth_total(truth: dict, measure: str) -> float:
 
 def calibrate_scorer(config, model: str | Path | None = None) -> dict[str, Any]:
     """Fit temperature (per head and site family), APS prediction sets (per head) and conformal
-    intervals (region and patient totals) for a trained scorer; returns the summary."""
+    intervals (region and patient totals) for a trained scorer; returns the summary. Torch's thread
+    count is held fixed meanwhile, so the calibrators do not depend on the machine's load."""
+    from .._threads import held_threads
+
+    with held_threads():
+        return _calibrate_scorer(config, model)
+
+
+def _calibrate_scorer(config, model: str | Path | None = None) -> dict[str, Any]:
     from ..models import calibration_path, load_scorer
     from ..scoring.distribution import expected_value
     from ..scoring.patient import distribution_sd, patient_distributions, ra2_row

@@ -101,6 +101,14 @@ class Trainer:
 
     # -------------------------------------------------------------------------------------------
     def fit(self) -> TrainResult:
+        """Train (and validate) for the configured epochs; torch's thread count is held fixed for the
+        run, so that its result does not depend on what else runs on the machine."""
+        from .._threads import held_threads
+
+        with held_threads():
+            return self._fit()
+
+    def _fit(self) -> TrainResult:
         cfg = self.config
         seed_everything(cfg.seed, cfg.deterministic)
         samples = load_samples(cfg.data.sources)
