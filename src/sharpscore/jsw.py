@@ -27,7 +27,17 @@ from scipy.ndimage import gaussian_filter1d, map_coordinates
 from . import schema
 from .spatial import BoneFrame, bone_frame
 
-__all__ = ["JointSpace", "measure_jsw", "sample_in_frame", "MEASURED_FAMILIES"]
+__all__ = ["JointSpace", "measure_jsw", "sample_in_frame", "MEASURED_FAMILIES", "NORMAL_ADULT_JSW_MM",
+           "normal_jsw_mm"]
+
+# Typical healthy adult joint-space widths (mm) by joint type, as computerised JSW studies report
+# them (MCP about 1.5-2, PIP about 1, MTP like the MCP, hallux IP like a PIP); the phantoms use the same.
+NORMAL_ADULT_JSW_MM = {"mcp": 1.7, "pip": 1.1, "mtp": 1.7, "ip": 1.0}
+
+
+def normal_jsw_mm(site: str) -> float | None:
+    """The typical healthy adult width of a measured site, or None for sites not measured."""
+    return NORMAL_ADULT_JSW_MM.get("ip" if site == "ip" else site[:3])
 
 MEASURED_FAMILIES = ("finger", "foot")
 _STEP_MM = 0.02  # profile sampling step

@@ -84,3 +84,18 @@ def test_burned_in_mark_over_a_joint_is_flagged(scorer, jpeg_patient, tmp_path):
     assert marked <= {"mcp2", "mcp3", "mcp4"}  # the line is 120 px long: its neighbours at most
     assert res.needs_review
     assert "burned_in_annotations" not in plain.flags
+
+
+def test_jsn_contradicted_by_the_measured_width_is_flagged(scorer):
+    """The healthy real adult hand: the scorer over-calls PIP5 narrowing while the film shows a
+    normal 0.9 mm space: flagged. A phantom with true JSN 3 at MCP2 (a narrow space): not flagged."""
+    from shared_data import shared_path
+
+    from sharpscore.synth import render
+
+    res = scorer.score(shared_path("dicom", "NM_Kakadu44_SOTmarkerincons.dcm"))
+    assert "jsn_disagrees_with_jsw:pip5" in res.flags and res.needs_review
+    ph = render("RH", {"mcp2": (0, 3), "pip3": (0, 2)}, seed=41, spacing_mm=0.12)
+    res = scorer.score(ph.radiograph)
+    assert res.joint("mcp2").jsn > 1.5 and res.joint("mcp2").jsw_mm < 1.0
+    assert not any(f.startswith("jsn_disagrees_with_jsw") for f in res.flags)

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..spatial import to_px
 from .. import schema
+from ..jsw import normal_jsw_mm
 from .growth_plates import open_growth_plates
 
 __all__ = ["ReviewPolicy", "review_flags", "needs_review", "provenance_flags", "INFORMATIONAL"]
@@ -25,7 +26,8 @@ class ReviewPolicy:
 
     def __init__(self, max_set_size: int = 3, min_adult_scale: float = 0.82, max_adult_scale: float = 1.45,
                  metal_fraction: float = 0.03,
-                 physis_depth: float = 0.15, physis_joints: int = 4):
+                 physis_depth: float = 0.15, physis_joints: int = 4,
+                 jsn_jsw_grade: float = 2.0, jsn_jsw_fraction: float = 0.75):
         self.max_set_size = max_set_size  # a prediction set of this many grades or more is "wide"
         # open growth plates: at least physis_joints phalangeal joints with a second trough deeper
         # than physis_depth (bench/growth_plates.py)
@@ -34,6 +36,10 @@ class ReviewPolicy:
         self.min_adult_scale = min_adult_scale  # hand size relative to the adult reference
         self.max_adult_scale = max_adult_scale  # above: the given or tagged pixel spacing cannot be right
         self.metal_fraction = metal_fraction  # share of near-saturated pixels around a joint
+        # expected JSN grade from which a joint measured at jsn_jsw_fraction of a normal adult width
+        # is a contradiction (flag jsn_disagrees_with_jsw)
+        self.jsn_jsw_grade = jsn_jsw_grade
+        self.jsn_jsw_fraction = jsn_jsw_fraction
 
 
 def _hand_scale(landmarks: dict, spacing_mm: tuple[float, float]) -> float | None:
@@ -102,6 +108,12 @@ def review_flags(rg, location, region_scores, policy: ReviewPolicy | None = None
         for s in _metal_sites(rg.pixels, location.landmarks, location.spacing_mm,
                               [j.site for j in region_scores.joints], policy.metal_fraction):
             flags.append(f"metal_at_joint:{s}")
+    for j in region_scores.joints:
+        # A narrowing grade of 2 or more (SvdH: a clearly narrowed space) on a joint whose measured
+        # width is still three quarters of a healthy adult's: the grade or the measurement is off.
+        normal = normal_jsw_mm(j.site) if j.jsw_mm is not None else None
+        if normal and j.jsn is not None and j.jsn >= policy.jsn_jsw_grade and j.jsw_mm >= policy.jsn_jsw_fraction * normal:
+            flags.append(f"jsn_disagrees_with_jsw:{j.site}")
     marks = getattr(rg, "marks", None)
     if marks is not None:
         flags.append("burned_in_annotations")
