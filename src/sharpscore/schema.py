@@ -47,6 +47,7 @@ __all__ = [
     "RA2_ID_COLUMN",
     "RA2_TOTAL_COLUMNS",
     "RA2_JOINT_COLUMNS",
+    "PREDICTION_EXTRA_COLUMNS",
     "RA2_COLUMNS",
     "region_kind",
     "region_side",
@@ -249,6 +250,12 @@ def _build_columns() -> tuple[tuple[str, ...], dict[str, tuple[str, str, str]]]:
 
 RA2_JOINT_COLUMNS, _COLUMN_LOOKUP = _build_columns()
 RA2_COLUMNS: tuple[str, ...] = (RA2_ID_COLUMN, *RA2_TOTAL_COLUMNS, *RA2_JOINT_COLUMNS)
+# Columns a prediction file (``sharpscore score``'s scores.csv) adds to the RA2-DREAM layout: the
+# totals' interval bounds, the regions scored (``LH;RH``), whether a reader must review any of them
+# and how many flags they carry.
+PREDICTION_EXTRA_COLUMNS: tuple[str, ...] = (
+    *(f"{c}{s}" for c in ("Overall_erosion", "Overall_narrowing", "Overall_Tol") for s in ("_lo", "_hi")),
+    "regions_scored", "needs_review", "n_flags")
 
 
 def parse_ra2_column(column: str) -> tuple[str, str, str]:

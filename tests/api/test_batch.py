@@ -44,6 +44,8 @@ def test_cohort_scoring_isolates_bad_files_and_resumes(folder, scorer, tmp_path)
                                                             extra_columns=_INTERVALS)}
     # the RA2-named patient has all four regions; the DICOM is its own patient (by PatientID) with one foot
     assert rows["P00000"]["RH_mcp_E__2"] is not None and rows["P00000"]["LF_mtp_E__1"] is not None
+    assert rows["P00000"]["regions_scored"] == "LH;RH;LF;RF" and rows["P00000"]["needs_review"] == "1"
+    assert int(rows["P00000"]["n_flags"]) >= 4
     p = rows["P00000"]
     assert float(p["Overall_Tol_lo"]) <= float(p["Overall_Tol"]) <= float(p["Overall_Tol_hi"])
     other = [r for pid, r in rows.items() if pid != "P00000"]
@@ -128,7 +130,7 @@ def test_killed_run_resumes_to_identical_outputs(folder, scorer, tmp_path, monke
     assert not [p for p in killed.rglob("*") if ".tmp" in p.name]
 
 
-_INTERVALS = [f"{c}{s}" for c in ("Overall_erosion", "Overall_narrowing", "Overall_Tol") for s in ("_lo", "_hi")]
+_INTERVALS = list(schema.PREDICTION_EXTRA_COLUMNS)
 
 
 def test_default_outputs_carry_no_dicom_identifiers(scorer, tmp_path):

@@ -367,6 +367,7 @@ def _write_scores(out: Path, files: list[InputFile], scorer, errors: list) -> in
     from ..scoring.predict import JointScore, RegionScores
 
     by_patient: dict[str, dict[str, RegionScores]] = {}
+    review: dict[str, tuple[bool, int]] = {}
     for f in files:
         p = _json_path(out, f)
         if not _done(out, f):
@@ -387,14 +388,19 @@ def _write_scores(out: Path, files: list[InputFile], scorer, errors: list) -> in
                                                            "radiograph; this one is left out of scores.csv"))
             continue
         regions[region] = rs
+        flagged, n = review.get(doc["patient_id"], (False, 0))
+        review[doc["patient_id"]] = (flagged or bool(doc.get("needs_review")), n + len(doc.get("flags", [])))
     rows = []
     for pid, regions in sorted(by_patient.items()):
         regs = [regions[r] for r in schema.REGIONS if r in regions]
         dists = patient_distributions(regs)
         intervals = {m: scorer.joint_scorer.interval(d, "patient" if m == "total" else None) for m, d in dists.items()}
-        rows.append(ra2_row(pid, regs, intervals))
-    extra = [f"{c}{s}" for c in ("Overall_erosion", "Overall_narrowing", "Overall_Tol") for s in ("_lo", "_hi")]
-    schema.write_ra2_csv(out / "scores.csv", rows, extra_columns=extra)
+        row = ra2_row(pid, regs, intervals)
+        flagged, n = review[pid]
+        row.update(regions_scored=";".join(r for r in schema.REGIONS if r in regions),
+                   needs_review=int(flagged), n_flags=n)
+        rows.append(row)
+    schema.write_ra2_csv(out / "scores.csv", rows, extra_columns=schema.PREDICTION_EXTRA_COLUMNS)
     return len(rows)
 
 

@@ -42,9 +42,7 @@ def run(args: argparse.Namespace) -> int:
         from ..evaluation.progression import evaluate_change
 
         read = lambda f, pred: schema.read_ra2_csv(f, require_all=False, check_totals=not pred,  # noqa: E731
-                                                   extra_columns=[f"{c}{s}" for c in ("Overall_erosion",
-                                                   "Overall_narrowing", "Overall_Tol") for s in ("_lo", "_hi")]
-                                                   if pred else ())
+                                                   extra_columns=schema.PREDICTION_EXTRA_COLUMNS if pred else ())
         prog = evaluate_change(read(args.baseline[0], True), read(args.pred, True), read(args.baseline[1], False),
                                read(args.truth, False))
         path = Path(args.out) / "metrics.json"

@@ -176,7 +176,8 @@ def evaluate_files(pred_csv: str | Path, truth_csv: str | Path, out: str | Path,
     Brier, ECE, prediction-set coverage and a reliability diagram."""
     interval_cols = [c + s for c in schema.RA2_TOTAL_COLUMNS for s in INTERVAL_SUFFIXES]
     truth_rows = schema.read_ra2_csv(truth_csv, extra_columns=list(by), require_all=False)
-    pred_rows = schema.read_ra2_csv(pred_csv, extra_columns=interval_cols, check_totals=False, require_all=False)
+    pred_rows = schema.read_ra2_csv(pred_csv, extra_columns=schema.PREDICTION_EXTRA_COLUMNS, check_totals=False,
+                                    require_all=False)
     missing_cols = sorted({c for r in truth_rows for c, v in r.items() if v is not None and c in schema.RA2_JOINT_COLUMNS}
                           - {c for r in pred_rows for c, v in r.items() if v is not None})
     if missing_cols:
