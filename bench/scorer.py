@@ -78,7 +78,7 @@ def main() -> None:
     # A patient with a film that could not be placed (refused, or shown as another region than its
     # name) lacks columns; the RA2-DREAM metrics need complete rows, so such patients are left out
     # of the end-to-end evaluation and counted.
-    extra = [f"{c}{x}" for c in ("Overall_erosion", "Overall_narrowing", "Overall_Tol") for x in ("_lo", "_hi")]
+    extra = schema.PREDICTION_EXTRA_COLUMNS
     pred_rows = schema.read_ra2_csv(out / "e2e" / "scores.csv", require_all=False, check_totals=False,
                                     extra_columns=extra)
     complete = {r["Patient_ID"] for r in pred_rows if all(r.get(c) is not None for c in schema.RA2_JOINT_COLUMNS)}

@@ -9,8 +9,7 @@ def test_demo_writes_a_patient_and_reruns_in_place(tmp_path, capsys):
     assert "true SvdH total        23.0" in text and "predicted SvdH total" in text
     assert len(list((out / "phantom").glob("*.dcm"))) == 4
     rows = schema.read_ra2_csv(out / "results" / "scores.csv", require_all=False, check_totals=False,
-                               extra_columns=[f"{c}{s}" for c in ("Overall_erosion", "Overall_narrowing", "Overall_Tol")
-                                              for s in ("_lo", "_hi")])
+                               extra_columns=schema.PREDICTION_EXTRA_COLUMNS)
     assert len(rows) == 1 and abs(float(rows[0]["Overall_Tol"]) - 23) < 12
     assert len(list((out / "results" / "overlays").glob("*.png"))) == 4
     assert main(["demo", "--out", str(out)]) == 0  # its own output may be regenerated

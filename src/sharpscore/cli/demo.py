@@ -38,9 +38,7 @@ def run(args: argparse.Namespace) -> int:
         shutil.rmtree(results)
     summary = score_cohort([cohort], results, formats=("json", "csv", "png"), progress=False)
     pred = schema.read_ra2_csv(results / "scores.csv", require_all=False, check_totals=False,
-                               extra_columns=["Overall_Tol_lo", "Overall_Tol_hi", "Overall_erosion_lo",
-                                              "Overall_erosion_hi", "Overall_narrowing_lo",
-                                              "Overall_narrowing_hi"])[0]
+                               extra_columns=schema.PREDICTION_EXTRA_COLUMNS)[0]
     print(f"Phantom patient {truth['Patient_ID']} (4 DICOM films in {cohort}/)")
     print(f"  true SvdH total      {truth['Overall_Tol']:6.1f}  (erosion {truth['Overall_erosion']:g}, "
           f"JSN {truth['Overall_narrowing']:g})")
