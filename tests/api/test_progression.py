@@ -97,3 +97,24 @@ def test_longitudinal_dicom_folder_ordered_by_study_date(tmp_path, capsys):
     assert "baseline 20200101 (1 films), follow-up 20210101 (1 films)" in out
     doc = json.loads((tmp_path / "o" / "progression.json").read_text())
     assert doc["total_change"] == pytest.approx(change, abs=2.0)
+
+
+def test_cohort_folder_one_report_per_patient_under_pseudonyms(tmp_path, capsys):
+    import csv
+    import shutil
+
+    assert main(["synth", "--longitudinal", "--out", str(tmp_path / "c"), "n=2", "seed=4", "regions=[RH]",
+                 "format=dicom", "--quiet"]) == 0
+    both = tmp_path / "archive"
+    both.mkdir()
+    for v in (1, 2):
+        for p in (tmp_path / "c" / f"visit{v}").glob("*.dcm"):
+            shutil.copy(p, both / f"v{v}-{p.name}")
+    assert main(["progress", str(both), "--out", str(tmp_path / "o")]) == 0
+    assert "2 patients compared" in capsys.readouterr().out
+    rows = list(csv.DictReader((tmp_path / "o" / "progression.csv").open()))
+    assert len(rows) == 2 and all(r["patient"].startswith("anon-") and r["error"] == "" for r in rows)
+    assert all((tmp_path / "o" / r["patient"] / "progression.json").exists() for r in rows)
+    for f in (tmp_path / "o").rglob("*"):
+        if f.is_file() and f.name != ".pseudonym-salt":
+            assert b"L00000" not in f.read_bytes() and b"L00001" not in f.read_bytes(), f
