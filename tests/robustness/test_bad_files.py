@@ -185,3 +185,27 @@ def test_decode_workers_die_with_their_parent(tmp_path):
         alive = [p for p in workers if os.path.exists(f"/proc/{p}") and
                  open(f"/proc/{p}/stat").read().split(")")[1].split()[0] != "Z"]
     assert not alive
+
+
+def test_fuzz_found_classes_are_typed_errors(tmp_path):
+    """What bench/fuzz.py found raw: an unknown DICOM VR, a PNG truncated inside a chunk, a null byte
+    in a MetaImage header: each is now a one-line CorruptImageError."""
+    from PIL import Image
+
+    from sharpscore.io.dicom_write import write_dicom
+
+    path = write_dicom(tmp_path / "a.dcm", (np.arange(64 * 64).reshape(64, 64) % 4096).astype(np.uint16),
+                       spacing_mm=0.1, series_description="HAND PA")
+    data = bytearray(path.read_bytes())
+    i = data.index(b"HAND PA") - 4  # the VR bytes of SeriesDescription (explicit VR little endian)
+    data[i:i + 2] = b"\x4c\xaf"
+    (tmp_path / "vr.dcm").write_bytes(bytes(data))
+    Image.fromarray((np.random.default_rng(0).random((64, 64)) * 255).astype(np.uint8)).save(tmp_path / "b.png")
+    png = (tmp_path / "b.png").read_bytes()
+    (tmp_path / "t.png").write_bytes(png[:len(png) // 2])
+    (tmp_path / "n.mha").write_bytes(b"ObjectType = Image\nNDims = 2\nDimSize = 4 4\nElementType = MET_UCHAR\n"
+                                     b"ElementDataFile = a\x00b.raw\n")
+    for name in ("vr.dcm", "t.png", "n.mha"):
+        with pytest.raises(CorruptImageError) as info:
+            load_radiograph(tmp_path / name)
+        assert "\n" not in str(info.value)

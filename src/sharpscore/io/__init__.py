@@ -15,7 +15,8 @@ from typing import Any, Union
 
 import numpy as np
 
-from ..errors import ImageTooLargeError, InputError, NotAFileError, UnknownFormatError
+from ..errors import (CorruptImageError, ImageTooLargeError, InputError, NotAFileError, SharpScoreError,
+                      UnknownFormatError)
 from .intensity import integer_full_scale, to_unit_range
 from .radiograph import Radiograph
 
@@ -115,18 +116,33 @@ def load_radiograph(source: Source, *, spacing_mm: float | tuple[float, float] |
     path = Path(source)
     fmt = sniff_format(path)
     options: dict[str, Any] = {"max_pixels": max_pixels}
-    if fmt == "dicom":
-        from .dicom import read_dicom
+    try:
+        if fmt == "dicom":
+            from .dicom import read_dicom
 
-        rg = read_dicom(path, apply_voi=apply_voi, include_identifiers=include_identifiers, **options)
-    elif fmt in ("png", "jpeg"):
-        from .raster import read_raster
+            rg = read_dicom(path, apply_voi=apply_voi, include_identifiers=include_identifiers, **options)
+        elif fmt in ("png", "jpeg"):
+            from .raster import read_raster
 
-        rg = read_raster(path, fmt, **options)
-    else:
-        from .metaimage import read_metaimage
+            rg = read_raster(path, fmt, **options)
+        else:
+            from .metaimage import read_metaimage
 
-        rg = read_metaimage(path, **options)
+            rg = read_metaimage(path, **options)
+    except SharpScoreError:
+        raise
+    except MemoryError:
+        raise ImageTooLargeError(f"{path}: not enough memory to decode this image") from None
+    except PermissionError:
+        raise NotAFileError(f"{path}: cannot be read (permission denied)") from None
+    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError, NotImplementedError,
+            EOFError, OverflowError, ZeroDivisionError, RuntimeError) as exc:
+        # The decoders (pydicom and its plugins, Pillow, the MetaImage reader) signal malformed files
+        # in many ways: bounded fuzzing (bench/fuzz.py) found unknown DICOM VRs, truncated PNG chunks
+        # and null bytes in MetaImage headers. Whatever the way, it is a corrupt file, said in one line.
+        first = str(exc).splitlines()[0][:160] if str(exc) else "no detail"
+        raise CorruptImageError(f"{path}: the {fmt.upper()} file is corrupt or malformed "
+                                f"({type(exc).__name__}: {first})") from None
     _finite(rg)
     if spacing_mm is not None:
         rg.spacing_mm, rg.spacing_source = normalise_spacing(spacing_mm), "user"
