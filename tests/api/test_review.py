@@ -99,3 +99,18 @@ def test_jsn_contradicted_by_the_measured_width_is_flagged(scorer):
     res = scorer.score(ph.radiograph)
     assert res.joint("mcp2").jsn > 1.5 and res.joint("mcp2").jsw_mm < 1.0
     assert not any(f.startswith("jsn_disagrees_with_jsw") for f in res.flags)
+
+
+def test_a_model_that_knows_little_keeps_needs_review(scorer, jpeg_patient):
+    """A total interval wider than a quarter of the region's range (a barely trained or calibrated
+    model: item 2 of the reader-workflow issue) sets needs_review whatever the provenance."""
+    cal = scorer.joint_scorer.calibration["interval/region"]
+    q = cal.q
+    try:
+        cal.q = 50.0
+        res = scorer.score(jpeg_patient / "P00000-RH.jpg")
+    finally:
+        cal.q = q
+    assert any(f.startswith("wide_total_interval:") for f in res.flags) and res.needs_review
+    normal = scorer.score(jpeg_patient / "P00000-RH.jpg")
+    assert not any(f.startswith("wide_total_interval:") for f in normal.flags)

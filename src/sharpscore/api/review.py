@@ -27,7 +27,8 @@ class ReviewPolicy:
     def __init__(self, max_set_size: int = 3, min_adult_scale: float = 0.82, max_adult_scale: float = 1.45,
                  metal_fraction: float = 0.03,
                  physis_depth: float = 0.15, physis_joints: int = 4,
-                 jsn_jsw_grade: float = 2.0, jsn_jsw_fraction: float = 0.75):
+                 jsn_jsw_grade: float = 2.0, jsn_jsw_fraction: float = 0.75,
+                 max_interval_fraction: float = 0.25):
         self.max_set_size = max_set_size  # a prediction set of this many grades or more is "wide"
         # open growth plates: at least physis_joints phalangeal joints with a second trough deeper
         # than physis_depth (bench/growth_plates.py)
@@ -40,6 +41,9 @@ class ReviewPolicy:
         # is a contradiction (flag jsn_disagrees_with_jsw)
         self.jsn_jsw_grade = jsn_jsw_grade
         self.jsn_jsw_fraction = jsn_jsw_fraction
+        # a region total's interval wider than this share of the region's maximum says the model
+        # knows little about this film (e.g. a poorly fine-tuned or barely calibrated model)
+        self.max_interval_fraction = max_interval_fraction
 
 
 def _hand_scale(landmarks: dict, spacing_mm: tuple[float, float]) -> float | None:
@@ -89,6 +93,9 @@ def review_flags(rg, location, region_scores, policy: ReviewPolicy | None = None
                 flags.append(f"wide_prediction_set:{j.site}:{measure}")
     for site in region_scores.missing:
         flags.append(f"not_scored:{site}")
+    lo, hi = region_scores.intervals.get("total", (0.0, 0.0))
+    if hi - lo > policy.max_interval_fraction * schema.region_max(region_scores.region):
+        flags.append(f"wide_total_interval:{lo:.0f}-{hi:.0f}")
     view = (rg.view or "").upper()
     if view and not any(v in view for v in ("PA", "AP", "DP", "PD")):
         flags.append(f"view_not_pa:{rg.view}")
