@@ -45,6 +45,10 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not UTF-8 text; save the config as UTF-8") from None
+    except RecursionError:
+        raise ConfigError(f"{p}: nested too deeply to be a sharpscore config") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -424,22 +424,27 @@ def read_ra2_csv(path: str | Path, *, require_all: bool = True, check_totals: bo
         raise SchemaError(f"{path}: no such file")
     extra = set(extra_columns)
     rows: list[dict[str, object]] = []
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
-        _check_columns(header, require_all, extra=extra, where=f"{path}: ")
-        seen: set[str] = set()
-        for line_no, raw in enumerate(reader, start=2):
-            meta = {c: raw.pop(c) for c in list(raw) if c in extra}
-            try:
-                row = validate_ra2_row(raw, check_totals=check_totals, require_all=require_all)
-            except SchemaError as exc:
-                raise SchemaError(f"{path}, line {line_no}: {exc}") from None
-            if row[RA2_ID_COLUMN] in seen:
-                raise SchemaError(f"{path}, line {line_no}: patient {row[RA2_ID_COLUMN]} appears twice")
-            seen.add(row[RA2_ID_COLUMN])  # type: ignore[arg-type]
-            row.update(meta)
-            rows.append(row)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            _check_columns(header, require_all, extra=extra, where=f"{path}: ")
+            seen: set[str] = set()
+            for line_no, raw in enumerate(reader, start=2):
+                meta = {c: raw.pop(c) for c in list(raw) if c in extra}
+                try:
+                    row = validate_ra2_row(raw, check_totals=check_totals, require_all=require_all)
+                except SchemaError as exc:
+                    raise SchemaError(f"{path}, line {line_no}: {exc}") from None
+                if row[RA2_ID_COLUMN] in seen:
+                    raise SchemaError(f"{path}, line {line_no}: patient {row[RA2_ID_COLUMN]} appears twice")
+                seen.add(row[RA2_ID_COLUMN])  # type: ignore[arg-type]
+                row.update(meta)
+                rows.append(row)
+    except UnicodeDecodeError:
+        raise SchemaError(f"{path}: not a UTF-8 text file; save the table as UTF-8 CSV") from None
+    except csv.Error as exc:
+        raise SchemaError(f"{path}: not a readable CSV table ({exc})") from None
     return rows
 
 

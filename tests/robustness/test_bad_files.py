@@ -209,3 +209,36 @@ def test_fuzz_found_classes_are_typed_errors(tmp_path):
         with pytest.raises(CorruptImageError) as info:
             load_radiograph(tmp_path / name)
         assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("case", ["nonutf_csv", "huge_field_csv", "out_is_a_file", "deep_yaml", "nonutf_yaml",
+                                  "unknown_by_column"])
+def test_evaluate_and_train_inputs_are_one_line_errors(tmp_path, capsys, case):
+    """Item 5 of the bad-input issue: each of these was an 'internal error'; now one line, exit 2."""
+    from sharpscore import schema
+    from sharpscore.cli import main
+
+    ok = tmp_path / "ok.csv"
+    schema.write_ra2_csv(ok, [{"Patient_ID": "P1", "Overall_Tol": 0, "Overall_erosion": 0, "Overall_narrowing": 0}])
+    if case == "nonutf_csv":
+        (tmp_path / "x.csv").write_bytes(b"Patient_ID,Overall_Tol\n\xff\xfe,1\n")
+        argv = ["evaluate", "--pred", str(tmp_path / "x.csv"), "--truth", str(ok), "--out", str(tmp_path / "o")]
+    elif case == "huge_field_csv":
+        (tmp_path / "x.csv").write_text("Patient_ID,Overall_Tol\n" + "x" * 200_000 + ",1\n")
+        argv = ["evaluate", "--pred", str(tmp_path / "x.csv"), "--truth", str(ok), "--out", str(tmp_path / "o")]
+    elif case == "out_is_a_file":
+        (tmp_path / "o").write_text("mine")
+        argv = ["evaluate", "--pred", str(ok), "--truth", str(ok), "--out", str(tmp_path / "o")]
+    elif case == "deep_yaml":
+        (tmp_path / "c.yaml").write_text("a: " + "[" * 20000 + "]" * 20000 + "\n")
+        argv = ["train", str(tmp_path / "c.yaml")]
+    elif case == "nonutf_yaml":
+        (tmp_path / "c.yaml").write_bytes(b"task: scorer\nname: \xff\xfe\n")
+        argv = ["train", str(tmp_path / "c.yaml")]
+    else:
+        argv = ["evaluate", "--pred", str(ok), "--truth", str(ok), "--out", str(tmp_path / "o"), "--by", "nosuch"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("sharpscore: error:") and len(err.splitlines()) == 1 and "internal" not in err
+    if case == "out_is_a_file":
+        assert (tmp_path / "o").read_text() == "mine"

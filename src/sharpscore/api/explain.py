@@ -45,7 +45,9 @@ def draw_explanations(result, path: str | Path, cols: int = 6) -> Path:
     from matplotlib.figure import Figure
 
     if not result.explanations:
-        raise ValueError("no explanations: score with explain=True")
+        from ..errors import InputError
+
+        raise InputError("no explanations to draw: score with explain=True (sharpscore score --explain)")
     names = list(result.explanations)
     rows = int(np.ceil(len(names) / cols))
     fig = Figure(figsize=(cols * 1.9, rows * 2.1))

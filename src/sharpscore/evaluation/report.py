@@ -174,8 +174,15 @@ def evaluate_files(pred_csv: str | Path, truth_csv: str | Path, out: str | Path,
     ``probabilities``: a folder of radiograph JSONs with per-joint grade probabilities (default:
     ``radiographs/`` beside ``pred_csv`` when it exists, as ``sharpscore score`` writes it); adds
     Brier, ECE, prediction-set coverage and a reliability diagram."""
+    from ..errors import InputError
+
+    if Path(out).exists() and not Path(out).is_dir():
+        raise InputError(f"{out}: exists and is not a folder; choose another --out")
     interval_cols = [c + s for c in schema.RA2_TOTAL_COLUMNS for s in INTERVAL_SUFFIXES]
     truth_rows = schema.read_ra2_csv(truth_csv, extra_columns=list(by), require_all=False)
+    absent = [c for c in by if truth_rows and c not in truth_rows[0]]
+    if absent:
+        raise InputError(f"{truth_csv}: no column {', '.join(map(repr, absent))} to break the metrics down by")
     pred_rows = schema.read_ra2_csv(pred_csv, extra_columns=schema.PREDICTION_EXTRA_COLUMNS, check_totals=False,
                                     require_all=False)
     missing_cols = sorted({c for r in truth_rows for c, v in r.items() if v is not None and c in schema.RA2_JOINT_COLUMNS}
