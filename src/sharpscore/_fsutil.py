@@ -12,15 +12,23 @@ __all__ = ["atomic_write_text", "atomic_write", "remove_stale_temporaries", "die
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place."""
+    from .errors import OutputError
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot be written ({exc.strerror or type(exc).__name__})") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         write(tmp_path)
         os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; outputs honour the umask like open() does
         os.replace(tmp_path, path)
+    except OSError as exc:  # a full disk, a folder in the way, permissions changed meanwhile
+        tmp_path.unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot be written ({exc.strerror or type(exc).__name__})") from None
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise

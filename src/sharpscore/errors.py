@@ -23,6 +23,7 @@ __all__ = [
     "MultipleRegionsError",
     "VisitMismatchError",
     "ModelError",
+    "OutputError",
     "SchemaError",
     "ConfigError",
 ]
@@ -90,6 +91,10 @@ class MultipleRegionsError(UnsupportedImageError):
 
 class VisitMismatchError(InputError):
     """Two visits that cannot be compared: different patients, regions or sides."""
+
+
+class OutputError(SharpScoreError):
+    """An output cannot be written (permission denied, disk full, a path that is not a folder)."""
 
 
 class ModelError(SharpScoreError):

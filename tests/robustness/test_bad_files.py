@@ -242,3 +242,27 @@ def test_evaluate_and_train_inputs_are_one_line_errors(tmp_path, capsys, case):
     assert err.startswith("sharpscore: error:") and len(err.splitlines()) == 1 and "internal" not in err
     if case == "out_is_a_file":
         assert (tmp_path / "o").read_text() == "mine"
+
+
+def test_a_full_disk_is_a_one_line_output_error(tmp_path, monkeypatch):
+    """Writing on a full (or read-only) disk: OutputError naming the file, no temporary left."""
+    import errno
+
+    from sharpscore import _fsutil
+    from sharpscore.errors import OutputError
+
+    def full(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_fsutil.os, "replace", full)
+    with pytest.raises(OutputError, match="No space left on device"):
+        _fsutil.atomic_write_text(tmp_path / "a.json", "{}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_calibration_file_is_a_model_error(tmp_path):
+    from sharpscore.errors import ModelError
+    from sharpscore.models import verify
+
+    with pytest.raises(ModelError, match="missing"):
+        verify(tmp_path / "gone.calibration.json", "0" * 64)

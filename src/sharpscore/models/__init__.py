@@ -84,6 +84,8 @@ def info(task: str, name: str = "default") -> ModelInfo:
 
 
 def verify(path: Path, sha256: str) -> None:
+    if not Path(path).is_file():
+        raise ModelError(f"{path}: missing from this installation (reinstall sharpscore)")
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     if digest != sha256:
         raise ModelError(f"{path}: checksum mismatch (expected {sha256[:12]}..., got {digest[:12]}...); "
