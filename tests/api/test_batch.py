@@ -181,3 +181,21 @@ def test_changed_options_redo_the_work_and_files_honour_the_umask(jpeg_patient, 
         os.umask(old)
     doc = json.loads((out / "radiographs" / "P00000-RH.json").read_text())
     assert doc["sharpscore_version"] and len(doc["run_key"]) == 16
+
+
+def test_dicom_patients_keyed_by_patient_id_and_by_study_only_when_several(scorer, tmp_path):
+    from sharpscore.io.dicom_write import write_dicom
+    from sharpscore.synth import render
+
+    d = tmp_path / "in"
+    d.mkdir()
+    for name, region, pid, study in (("a", "RH", "PA", "1.2.3.1"), ("b", "LH", "PA", "1.2.3.1"),
+                                     ("c", "RH", "PB", "1.2.3.2"), ("e", "RH", "PB", "1.2.3.3")):
+        ph = render(region, {}, seed=len(name) + ord(name), spacing_mm=0.12)
+        write_dicom(d / name, (ph.radiograph.pixels * 4095).astype("uint16"), spacing_mm=0.12, patient_id=pid,
+                    study_uid=study)
+    out = tmp_path / "o"
+    score_cohort([d], out, scorer=scorer, progress=False, keep_identifiers=True)
+    pids = {n: json.loads((out / "radiographs" / f"{n}.json").read_text())["patient_id"] for n in "abce"}
+    assert pids["a"] == pids["b"] == "PA"  # one study: keyed by PatientID alone, joins a truth table
+    assert pids["c"] == "PB|1.2.3.2" and pids["e"] == "PB|1.2.3.3"  # two studies: told apart

@@ -116,18 +116,31 @@ def _decode(path: str):
         return InputError(f"{path}: could not be read ({type(exc).__name__}: {exc})")
 
 
-def _patient_of(f: InputFile, rg, pseudonym=None) -> tuple[str, str | None]:
-    """(patient id, region given by the file name or None). A DICOM film is grouped by its PatientID
-    and StudyInstanceUID; unless ``pseudonym`` is None they appear only as ``pseudonym(ids)``."""
+def _patient_of(f: InputFile, rg, pseudonym=None, several_studies: frozenset = frozenset()) -> tuple[str, str | None]:
+    """(patient id, region given by the file name or None). A DICOM film is grouped by its PatientID,
+    and by study too for a patient with several studies in the run (``several_studies``); unless
+    ``pseudonym`` is None the identifiers appear only as ``pseudonym(ids)``."""
     m = _RA2_NAME.match(f.path.stem)
     if m:
         return m["pid"], m["region"]
     if rg is not None and rg.format == "dicom":
         pid, study = _dicom_ids(f.path)
         if pid:
-            ids = f"{pid}|{study}" if study else pid
+            ids = f"{pid}|{study}" if study and pid in several_studies else pid
             return (pseudonym(ids) if pseudonym else ids), None
     return f.key, None
+
+
+def _patients_with_several_studies(files: list[InputFile]) -> frozenset:
+    """PatientIDs whose DICOM films in this run belong to more than one study (headers only)."""
+    studies: dict[str, set] = {}
+    for f in files:
+        if _RA2_NAME.match(f.path.stem):
+            continue
+        pid, study = _dicom_ids(f.path)
+        if pid:
+            studies.setdefault(pid, set()).add(study)
+    return frozenset(p for p, s in studies.items() if len(s) > 1)
 
 
 def pseudonymiser(out: Path, salt: str | None = None):
@@ -215,6 +228,7 @@ def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, f
     for sub in ("radiographs",) + (("overlays",) if "png" in formats else ()) + (("explain",) if explain else ()):
         (out / sub).mkdir(parents=True, exist_ok=True)
     pseudonym = None if keep_identifiers else pseudonymiser(out, salt)
+    several = _patients_with_several_studies(files)
     stale = remove_stale_temporaries(out)
     if stale:
         log.info("removed %d half-written files left by an interrupted run in %s", stale, out)
@@ -249,7 +263,7 @@ def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, f
                 errors.append((str(f.path), type(res).__name__, str(res)))
             else:
                 try:
-                    _write_outputs(out, f, rg, res, formats, explain, pseudonym, run_key)
+                    _write_outputs(out, f, rg, res, formats, explain, pseudonym, run_key, several)
                     scored[0] += 1
                 except SharpScoreError as exc:
                     errors.append((str(f.path), type(exc).__name__, str(exc)))
@@ -336,8 +350,8 @@ def _done(out: Path, f: InputFile, landmarks: Path | None = None, run_key: str |
 
 
 def _write_outputs(out: Path, f: InputFile, rg, res, formats: Sequence[str], explain: bool,
-                   pseudonym=None, run_key: str | None = None) -> None:
-    pid, named_region = _patient_of(f, rg, pseudonym)
+                   pseudonym=None, run_key: str | None = None, several: frozenset = frozenset()) -> None:
+    pid, named_region = _patient_of(f, rg, pseudonym, several)
     if named_region and named_region != res.region:
         res.flags.append(f"region_conflicts_with_file_name:{named_region}")
         res.needs_review = True
