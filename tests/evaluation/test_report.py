@@ -57,15 +57,21 @@ def test_evaluate_files_writes_report(tmp_path):
         assert (tmp_path / "out" / png).stat().st_size > 5000
 
 
-def test_mismatches_are_listed(tmp_path):
+def test_what_is_missing_is_listed_and_the_rest_scored(tmp_path):
+    """A patient without a prediction, or whose prediction lacks a region the reference scores (a
+    failed film), is left out and listed; the others are scored. Nothing present: an error."""
     truth = _cohort(5)
     schema.write_ra2_csv(tmp_path / "truth.csv", truth)
-    schema.write_ra2_csv(tmp_path / "pred.csv", _noisy(truth[:3]), extra_columns=["Overall_Tol_lo", "Overall_Tol_hi"])
-    with pytest.raises(SchemaError, match=r"2 missing from the prediction \['P003', 'P004'\]"):
-        evaluate_files(tmp_path / "pred.csv", tmp_path / "truth.csv", tmp_path / "out")
+    pred = _noisy(truth[:4])
+    pred[3] = {k: v for k, v in pred[3].items() if not k.startswith("LF_")}
+    schema.write_ra2_csv(tmp_path / "pred.csv", pred, extra_columns=["Overall_Tol_lo", "Overall_Tol_hi"])
+    m = evaluate_files(tmp_path / "pred.csv", tmp_path / "truth.csv", tmp_path / "out")
+    assert m["n_patients"] == 3
+    assert m["excluded_patients"]["P004"] == "no prediction"
+    assert "LF" in m["excluded_patients"]["P003"]
     partial = [{k: v for k, v in r.items() if not k.startswith("LF_")} for r in _noisy(truth)]
     schema.write_ra2_csv(tmp_path / "p2.csv", partial)
-    with pytest.raises(SchemaError, match="no predictions for column.*LF_mtp_E__ip"):
+    with pytest.raises(SchemaError, match="no patient has a prediction for every joint"):
         evaluate_files(tmp_path / "p2.csv", tmp_path / "truth.csv", tmp_path / "out")
 
 

@@ -52,5 +52,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"progression, {prog['patients']} patients: SDC {prog['sdc_total']:.2f}, sensitivity "
               f"{prog['sensitivity']:.2f}, specificity {prog['specificity']:.2f}, joint change QWK "
               f"{prog['joint_change_qwk']}")
+    if m.get("excluded_patients"):
+        print(f"{len(m['excluded_patients'])} patients left out (no prediction, or a region missing): see "
+              f"excluded_patients in {args.out}/metrics.json")
     print(f"wrote {args.out}/metrics.json, report.md and plots")
     return 0

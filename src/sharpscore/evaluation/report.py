@@ -185,11 +185,26 @@ def evaluate_files(pred_csv: str | Path, truth_csv: str | Path, out: str | Path,
         raise InputError(f"{truth_csv}: no column {', '.join(map(repr, absent))} to break the metrics down by")
     pred_rows = schema.read_ra2_csv(pred_csv, extra_columns=schema.PREDICTION_EXTRA_COLUMNS, check_totals=False,
                                     require_all=False)
-    missing_cols = sorted({c for r in truth_rows for c, v in r.items() if v is not None and c in schema.RA2_JOINT_COLUMNS}
-                          - {c for r in pred_rows for c, v in r.items() if v is not None})
-    if missing_cols:
-        raise SchemaError(f"{pred_csv}: no predictions for column(s) the truth scores: {', '.join(missing_cols[:10])}"
-                          + (f" and {len(missing_cols) - 10} more" if len(missing_cols) > 10 else ""))
+    # Score what is present: a patient whose prediction lacks a joint the reference scores (a film that
+    # failed, a region not given) is left out and listed, instead of aborting the whole cohort.
+    pred_by = {str(r[schema.RA2_ID_COLUMN]): r for r in pred_rows}
+    excluded: dict[str, str] = {}
+    for t in truth_rows:
+        pid = str(t[schema.RA2_ID_COLUMN])
+        p = pred_by.get(pid)
+        if p is None:
+            excluded[pid] = "no prediction"
+            continue
+        lacking = sorted({c for c in schema.RA2_JOINT_COLUMNS if t.get(c) is not None and p.get(c) is None})
+        if lacking:
+            regions = sorted({c.split("_", 1)[0] for c in lacking})
+            excluded[pid] = f"prediction lacks {len(lacking)} scored joint(s) in {', '.join(regions)}"
+    truth_rows = [t for t in truth_rows if str(t[schema.RA2_ID_COLUMN]) not in excluded]
+    pred_rows = [p for p in pred_rows if str(p[schema.RA2_ID_COLUMN]) in {str(t[schema.RA2_ID_COLUMN])
+                                                                           for t in truth_rows}]
+    if not truth_rows:
+        raise SchemaError(f"{pred_csv}: no patient has a prediction for every joint the reference scores "
+                          f"({len(excluded)} patients; e.g. {next(iter(excluded.items()), ('', ''))[1]})")
     for r in pred_rows:
         for c in interval_cols:
             if r.get(c) not in (None, ""):
@@ -197,6 +212,7 @@ def evaluate_files(pred_csv: str | Path, truth_csv: str | Path, out: str | Path,
             else:
                 r[c] = None
     metrics = evaluate_rows(pred_rows, truth_rows, weight_by=weight_by)
+    metrics["excluded_patients"] = excluded
     pred, truth = _match(pred_rows, truth_rows)
     if by:
         metrics["subgroups"] = {col: _subgroups(pred, truth, col, weight_by) for col in by}
