@@ -8,6 +8,10 @@ runnable threads of the whole machine (``/proc/loadavg``, sampled a few times: a
 figure, unlike the load average) and gives torch the cores left over. ``Scorer(threads=n)``,
 ``sharpscore score --threads n`` or ``SHARPSCORE_NUM_THREADS`` fix the number (no adaptation); a
 user's own ``torch.set_num_threads`` call before the first film is respected as the ceiling.
+
+The thread count changes the last digits of a network's output (reductions round differently), so
+runs that must be reproducible byte for byte hold it fixed (:func:`held_threads`): training,
+calibration and cohort scoring (``sharpscore score``; ``--threads auto`` there adapts per film).
 """
 
 from __future__ import annotations
@@ -98,15 +102,18 @@ def adapt_threads() -> int:
 
 
 @contextmanager
-def held_threads():
-    """Hold torch's thread count fixed (at the ceiling :func:`adapt_threads` would use on an idle
-    machine) for a block: training, whose results must not depend on what else ran meanwhile
-    (a reduction over another number of threads rounds differently)."""
+def held_threads(n: int | None = None):
+    """Hold torch's thread count fixed for a block (``n``, else a fixed setting, else the ceiling
+    :func:`adapt_threads` would use on an idle machine): training and cohort scoring, whose results
+    must not depend on what else ran meanwhile (a reduction over another number of threads rounds
+    differently in the last digits, and resumed runs must give byte-identical outputs)."""
     import torch
 
     global _FIXED
     before, fixed_before = torch.get_num_threads(), _FIXED
-    n = _FIXED or _CEILING or max(1, min(torch.get_num_threads(), available_cores()))
+    env = os.environ.get("SHARPSCORE_NUM_THREADS")
+    n = n or _FIXED or (max(1, int(env)) if env else None) or _CEILING or max(1, min(torch.get_num_threads(),
+                                                                                       available_cores()))
     _FIXED = n
     torch.set_num_threads(n)
     try:

@@ -199,3 +199,14 @@ def test_dicom_patients_keyed_by_patient_id_and_by_study_only_when_several(score
     pids = {n: json.loads((out / "radiographs" / f"{n}.json").read_text())["patient_id"] for n in "abce"}
     assert pids["a"] == pids["b"] == "PA"  # one study: keyed by PatientID alone, joins a truth table
     assert pids["c"] == "PB|1.2.3.2" and pids["e"] == "PB|1.2.3.3"  # two studies: told apart
+
+
+def test_threads_option(jpeg_patient, scorer, tmp_path):
+    from sharpscore.errors import InputError
+
+    film = jpeg_patient / "P00000-RH.jpg"
+    a = score_cohort([film], tmp_path / "a", scorer=scorer, progress=False, threads="auto")
+    b = score_cohort([film], tmp_path / "b", scorer=scorer, progress=False, threads=1)
+    assert a.scored == b.scored == 1
+    with pytest.raises(InputError, match="threads"):
+        score_cohort([film], tmp_path / "c", scorer=scorer, progress=False, threads=0)

@@ -204,13 +204,35 @@ def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, f
                  explain: bool = False, workers: int = 1, batch_size: int = 8, progress: bool = True,
                  model: str = "default", device: str | None = None, tta: bool = False,
                  landmarks: str | Path | None = None, keep_identifiers: bool = False,
-                 salt: str | None = None) -> CohortSummary:
+                 salt: str | None = None, threads: int | str | None = None) -> CohortSummary:
     """Score every radiograph under ``paths`` into ``out`` (see the module docstring).
 
     ``landmarks``: a reader's corrections -- a labelme JSON file (one input film), or a folder of them
     named like the films (``<name>.json``, as ``sharpscore locate --labelme`` writes them); a film
     with one is scored at the reader's landmarks, and rescored when its file is newer than its result.
-    DICOM patients appear under a salted pseudonym (:func:`pseudonymiser`) unless ``keep_identifiers``."""
+    DICOM patients appear under a salted pseudonym (:func:`pseudonymiser`) unless ``keep_identifiers``.
+    ``threads``: torch threads, held for the whole run so that outputs are byte-identical run to run
+    (default: the machine's cores); ``'auto'`` gives each film the cores other processes leave free
+    (faster on a busy machine, last digits may differ between runs)."""
+    from .._threads import held_threads
+
+    if threads == "auto":
+        return _score_cohort(paths, out, scorer=scorer, formats=formats, explain=explain, workers=workers,
+                             batch_size=batch_size, progress=progress, model=model, device=device, tta=tta,
+                             landmarks=landmarks, keep_identifiers=keep_identifiers, salt=salt)
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise InputError(f"threads must be a positive number or 'auto', not {threads!r}")
+    with held_threads(threads):
+        return _score_cohort(paths, out, scorer=scorer, formats=formats, explain=explain, workers=workers,
+                             batch_size=batch_size, progress=progress, model=model, device=device, tta=tta,
+                             landmarks=landmarks, keep_identifiers=keep_identifiers, salt=salt)
+
+
+def _score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, formats: Sequence[str] = ("json", "csv"),
+                  explain: bool = False, workers: int = 1, batch_size: int = 8, progress: bool = True,
+                  model: str = "default", device: str | None = None, tta: bool = False,
+                  landmarks: str | Path | None = None, keep_identifiers: bool = False,
+                  salt: str | None = None) -> CohortSummary:
     from tqdm.auto import tqdm
 
     from .scorer import Scorer

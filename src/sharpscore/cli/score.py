@@ -28,9 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--landmarks", metavar="FILE_OR_DIR",
                    help="a reader's landmarks: a labelme file (one film) or a folder of <name>.json files, as "
                         "`sharpscore locate --labelme` writes them; those films are (re)scored at them")
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch threads for inference (default: the cores other processes leave free, re-read "
-                        "for every film)")
+    p.add_argument("--threads", default=None,
+                   help="torch threads, held for the run so that outputs are byte-identical run to run (default: "
+                        "the machine's cores); 'auto': each film gets the cores other processes leave free "
+                        "(faster on a busy machine; last digits may differ between runs)")
     p.add_argument("--keep-identifiers", action="store_true",
                    help="write DICOM PatientID/StudyInstanceUID as they are (default: a salted pseudonym, anon-...)")
     p.add_argument("--salt", default=None,
@@ -47,14 +48,16 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1 or args.batch_size < 1:
         raise InputError("--workers and --batch-size must be at least 1")
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
-    if args.threads is not None:
-        from .._threads import fix_threads
-
-        fix_threads(args.threads)
+    threads = args.threads
+    if threads is not None and threads != "auto":
+        try:
+            threads = int(threads)
+        except ValueError:
+            raise InputError(f"--threads must be a number or 'auto', not {threads!r}") from None
     s = score_cohort(args.paths, args.out, formats=formats, explain=args.explain, workers=args.workers,
                      batch_size=args.batch_size, progress=not args.quiet, model=args.model, device=args.device,
                      tta=args.tta, landmarks=args.landmarks, keep_identifiers=args.keep_identifiers,
-                     salt=args.salt)
+                     salt=args.salt, threads=threads)
     msg = (f"scored {s.scored} radiographs in {s.seconds:.1f} s ({s.files_per_second:.2f} files/s)"
            + (f", {s.skipped} already done" if s.skipped else "") + f"; {s.patients} patients in {s.out}/scores.csv")
     print(msg)
