@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ShapeModel", "ShapeFit", "load_shape_model", "HAND_POINTS", "FOOT_POINTS", "SHAPE_MODELS_JSON"]
+__all__ = ["ShapeModel", "ShapeFit", "load_shape_model", "similarity_fit", "HAND_POINTS", "FOOT_POINTS",
+           "SHAPE_MODELS_JSON"]
 
 # Points of the RA2-DREAM landmark files, renamed to sharpscore's names (w1-w3: wrist points,
 # w1 radial, w3 ulnar).
@@ -72,12 +73,12 @@ class ShapeModel:
         b = np.zeros(len(self.std))
         for _ in range(iters):
             shape = self.mean + np.tensordot(b, self.modes, axes=1)
-            s, r, t = _similarity(shape[idx], obs)
+            s, r, t = similarity_fit(shape[idx], obs, allow_reflection=False)
             local = (obs - t) @ r / s  # observed points in the model frame
             b = np.linalg.solve(modes.T @ modes + ridge, modes.T @ (local - self.mean[idx]).ravel())
             b = np.clip(b, -3 * self.std, 3 * self.std)
         shape = self.mean + np.tensordot(b, self.modes, axes=1)
-        s, r, t = _similarity(shape[idx], obs)
+        s, r, t = similarity_fit(shape[idx], obs, allow_reflection=False)
         placed = (s * shape @ r.T + t) * flip
         residual = {n: float(np.linalg.norm(placed[i] - obs[j] * flip)) / s
                     for j, (n, i) in enumerate(zip(use, idx))}
@@ -114,13 +115,15 @@ class ShapeModel:
         return out
 
 
-def _similarity(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Least-squares ``dst ~ s * src @ R.T + t`` with a proper rotation (Umeyama)."""
+def similarity_fit(src: np.ndarray, dst: np.ndarray, allow_reflection: bool = True) \
+        -> tuple[float, np.ndarray, np.ndarray]:
+    """Least-squares ``dst ~ s * src @ R.T + t`` (Umeyama); returns (s, R, t). Without
+    ``allow_reflection`` R is a proper rotation (a left shape never matches a right one)."""
     mu_s, mu_d = src.mean(0), dst.mean(0)
     a, b = src - mu_s, dst - mu_d
     u, sig, vt = np.linalg.svd(b.T @ a)
     d = np.eye(2)
-    if np.linalg.det(u @ vt) < 0:
+    if not allow_reflection and np.linalg.det(u @ vt) < 0:
         d[1, 1] = -1
     r = u @ d @ vt
     s = float(np.trace(np.diag(sig) @ d) / max((a ** 2).sum(), 1e-12))

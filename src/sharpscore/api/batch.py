@@ -163,6 +163,8 @@ def pseudonymiser(out: Path, salt: str | None = None):
 
 
 def _dicom_ids(path: Path) -> tuple[str | None, str | None]:
+    """(PatientID, StudyInstanceUID) from a file's header (a few hundred bytes; not cached, so a
+    file replaced between runs in one process is read afresh)."""
     import pydicom
 
     try:

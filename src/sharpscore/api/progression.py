@@ -76,13 +76,6 @@ def retest_model(model: str) -> RetestModel:
                        measured=measured)
 
 
-def _variance(dist) -> float:
-    p = np.asarray(dist, float)
-    g = np.arange(len(p))
-    m = float(p @ g)
-    return float(p @ (g - m) ** 2)
-
-
 @dataclass
 class JointChange:
     """Change of one joint between visits (follow-up minus baseline)."""
@@ -188,7 +181,7 @@ def _change_probs(pb: list[float] | None, pf: list[float] | None) -> dict[int, f
 def _registration(base: RadiographScore, follow: RadiographScore) -> tuple[float, float] | None:
     """(RMS residual mm, scale) of the similarity transform taking the follow-up's confident digit
     joints onto the baseline's; None with fewer than four joints in common."""
-    from ..localize.template import similarity_fit
+    from ..shape_model import similarity_fit
 
     names = [n for n in base.landmarks if (n == "ip" or n[:3] in ("mcp", "pip", "mtp"))
              and n in follow.landmarks and base.landmarks[n][2] >= 0.3 and follow.landmarks[n][2] >= 0.3]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..shape_model import similarity_fit
 from ..spatial import to_mm, to_px
 
 __all__ = ["ANCHORS", "WRIST", "TEMPLATE_JSON", "load_template", "similarity_fit", "fit_template",
@@ -30,19 +31,6 @@ WRIST: tuple[str, ...] = ("mc1", "cmc3", "cmc4", "cmc5", "mul", "mna", "nav", "c
                           "radius", "ulna")
 TEMPLATE_JSON = Path(__file__).with_name("hand_template.json")
 _PATH = TEMPLATE_JSON
-
-
-def similarity_fit(src: np.ndarray, dst: np.ndarray, allow_reflection: bool = True):
-    """Least-squares ``dst ~ s * src @ R.T + t`` (Umeyama); returns (s, R, t)."""
-    mu_s, mu_d = src.mean(0), dst.mean(0)
-    a, b = src - mu_s, dst - mu_d
-    u, sig, vt = np.linalg.svd(b.T @ a)
-    d = np.eye(2)
-    if not allow_reflection and np.linalg.det(u @ vt) < 0:
-        d[1, 1] = -1
-    r = u @ d @ vt
-    s = float(np.trace(np.diag(sig) @ d) / max((a**2).sum(), 1e-12))
-    return s, r, mu_d - s * mu_s @ r.T
 
 
 @lru_cache(maxsize=1)

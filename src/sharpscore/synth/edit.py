@@ -33,6 +33,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter, gaussian_filter1d, map_coordinates
 
 from .. import schema
+from ..jsw import sample_in_frame
 from ..spatial import BoneFrame, Spacing, as_spacing, bone_frame
 from .anatomy import EROSION_FRACTION, JSN_GAP_FACTOR, normal_gap_mm
 
@@ -45,9 +46,7 @@ _DEFAULT_HALF_WIDTH = {"finger": 5.0, "wrist": 6.0, "foot": 7.0}
 _STEP_MM = 0.05
 
 
-def _sample(pixels: np.ndarray, frame: BoneFrame, t, s, order: int = 1) -> np.ndarray:
-    x, y = frame.to_px(t, s)
-    return map_coordinates(pixels, [np.ravel(y), np.ravel(x)], order=order, mode="nearest").reshape(np.shape(x))
+_sample = sample_in_frame  # film intensity at bone-frame coordinates (mm)
 
 
 @dataclass(frozen=True)
