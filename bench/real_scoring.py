@@ -7,11 +7,15 @@ What it measures, end to end (shipped localiser on each film, then the scorer an
 1. **Healthy real hands as they are**: the 21 held-out USC Digital Hand Atlas films (children and
    adolescents; the test films of configs/scorer-real.yaml, never trained on or calibrated with):
    mean predicted hand total and the share of joints whose most likely grade is 0 (truth: 0).
+   Also **the same films with adult joint spaces** (``healthy_adult_width``): every finger joint
+   space wider than a healthy adult's first closed to an adult width (synth.edit.to_adult_reference;
+   still grade 0): what a healthy *adult* hand's joint spaces look like on real bone.
 2. **The real adult hand DICOM** (../shared/data/dicom, no visible damage): total and the highest
    most-likely grade.
 3. **The same held-out hands with simulated disease** (``--copies`` edited copies each, grades from
    the real RA2-DREAM prior shifted by ``--shift`` patient-severity SDs, drawn at full resolution
-   by sharpscore.synth.edit): QWK per site family, ICC(2,1) of the hand total, coverage of the
+   by sharpscore.synth.edit, narrowing graded against a healthy adult joint space unless
+   ``--jsn-reference film``; truth is the grades the editor drew): QWK per site family, ICC(2,1) of the hand total, coverage of the
    90% hand-total intervals.
 4. **A severity sweep** on one held-out film: MCP2-4, one at a time, through JSN 0..4 and erosion
    0..5, averaged over 5 defect placements; the mean expected grade should rise monotonically.
@@ -66,17 +70,36 @@ def _joint_values(res, measure: str) -> dict[str, tuple[float, int]]:
             if getattr(j, measure) is not None}
 
 
-def healthy(scorer, films) -> dict:
+def healthy(scorer, films, adult_width: bool = False) -> dict:
+    """Healthy films scored as they are, or (``adult_width``) with their young joint spaces first
+    closed to healthy adult widths (synth.edit.to_adult_reference; grade 0 everywhere)."""
+    from sharpscore import schema
+    from sharpscore.io import Radiograph
+    from sharpscore.synth.edit import edit_radiograph
+
     totals, zero, n, per_film = [], 0, 0, {}
-    for i, rg, _ in films:
+    by_family: dict[str, list[float]] = {}
+    for fi, (i, rg, lm) in enumerate(films):
+        if adult_width:
+            lm = complete_landmarks(scorer.localizer, rg, lm)
+            ed = edit_radiograph(rg.pixels, lm, rg.spacing_mm, "LH", {}, seed=fi, jsn_reference="adult")
+            rg = Radiograph(pixels=ed.pixels, spacing_mm=rg.spacing_mm, spacing_source="user", source=f"{i}-adult")
         res = scorer.score(rg)
         totals.append(res.total)
         grades = [g for m in ("erosion", "jsn") for _, g in _joint_values(res, m).values()]
         zero += sum(g == 0 for g in grades)
         n += len(grades)
         per_film[i] = round(res.total, 2)
+        fam: dict[str, float] = {}
+        for m in ("erosion", "jsn"):
+            for site, (expected, _) in _joint_values(res, m).items():
+                key = f"{schema.site('hand', site).family}_{m}"
+                fam[key] = fam.get(key, 0.0) + expected
+        for k, v in fam.items():
+            by_family.setdefault(k, []).append(v)
     return {"n_films": len(totals), "mean_total": round(float(np.mean(totals)), 3),
             "max_total": round(float(np.max(totals)), 2), "joints_most_likely_0": round(zero / max(n, 1), 4),
+            "mean_total_by_family": {k: round(float(np.mean(v)), 3) for k, v in sorted(by_family.items())},
             "per_film_total": per_film}
 
 
@@ -95,7 +118,7 @@ def complete_landmarks(localizer, rg, lm: dict) -> dict:
     return {**{k: v[:2] for k, v in found.landmarks.items()}, **lm}
 
 
-def simulated(scorer, films, copies: int, shift: float, seed: int) -> dict:
+def simulated(scorer, films, copies: int, shift: float, seed: int, jsn_reference: str = "adult") -> dict:
     from sharpscore import schema
     from sharpscore.evaluation.joints import quadratic_kappa
     from sharpscore.evaluation.totals import icc
@@ -111,7 +134,7 @@ def simulated(scorer, films, copies: int, shift: float, seed: int) -> dict:
             rng = np.random.default_rng([seed, fi, k])
             grades = sample_real_grades(rng, ("LH",), severity_shift=shift)["LH"]
             ed = edit_radiograph(rg.pixels, lm, rg.spacing_mm, "LH", grades, seed=rng,
-                                 nuisances=EditNuisances(0.15, 0.15))
+                                 nuisances=EditNuisances(0.15, 0.15), jsn_reference=jsn_reference)
             film = Radiograph(pixels=ed.pixels, spacing_mm=rg.spacing_mm, spacing_source="user",
                               source=f"{i}-edit{k}")
             try:
@@ -135,14 +158,15 @@ def simulated(scorer, films, copies: int, shift: float, seed: int) -> dict:
             widths.append(hi - lo)
     qwk = {k: round(float(quadratic_kappa([a for a, _ in v], [b for _, b in v])), 3) for k, v in sorted(pairs.items())}
     t = np.array(totals, float)
-    return {"n_films": len(totals), "films_failed": failed, "severity_shift": shift,
+    return {"n_films": len(totals), "films_failed": failed, "severity_shift": shift, "jsn_reference": jsn_reference,
             "truth_total_median": float(np.median(t[:, 0])), "truth_total_max": float(t[:, 0].max()),
             "qwk": qwk, "total_icc2_1": round(float(icc(t, "2,1")["icc"]), 4),
             "total_mae": round(float(np.abs(t[:, 0] - t[:, 1]).mean()), 2),
             "interval_coverage": round(covered / len(totals), 4), "interval_width": round(float(np.mean(widths)), 2)}
 
 
-def sweep(scorer, film, sites=("mcp2", "mcp3", "mcp4"), seeds=(17, 18, 19, 20, 21)) -> dict:
+def sweep(scorer, film, sites=("mcp2", "mcp3", "mcp4"), seeds=(17, 18, 19, 20, 21), jsn_reference: str = "adult"
+          ) -> dict:
     """One joint at a time through every grade, averaged over ``seeds`` (defect placement) and
     ``sites``: the mean expected grade per grade asked, and the mean grade the editor could draw."""
     from sharpscore.io import Radiograph
@@ -158,7 +182,8 @@ def sweep(scorer, film, sites=("mcp2", "mcp3", "mcp4"), seeds=(17, 18, 19, 20, 2
             k = 0
             for site in sites:
                 for seed in seeds:
-                    ed = edit_radiograph(rg.pixels, lm, rg.spacing_mm, "LH", {site: {measure: g}}, seed=seed)
+                    ed = edit_radiograph(rg.pixels, lm, rg.spacing_mm, "LH", {site: {measure: g}}, seed=seed,
+                                         jsn_reference=jsn_reference)
                     res = scorer.score(Radiograph(pixels=ed.pixels, spacing_mm=rg.spacing_mm, spacing_source="user"))
                     expected[g, k] = float(getattr(res.joint(site), measure))
                     drawn[g, k] = ed.grades[site][measure]
@@ -167,7 +192,7 @@ def sweep(scorer, film, sites=("mcp2", "mcp3", "mcp4"), seeds=(17, 18, 19, 20, 2
         out[measure] = {"asked": list(range(top + 1)), "mean_drawn": [round(float(v), 2) for v in drawn.mean(1)],
                         "mean_expected": [round(float(v), 3) for v in mean],
                         "monotone": bool(all(b >= a for a, b in zip(mean, mean[1:])))}
-    out.update(film=i, sites=list(sites), seeds=list(seeds))
+    out.update(film=i, sites=list(sites), seeds=list(seeds), jsn_reference=jsn_reference)
     return out
 
 
@@ -211,7 +236,9 @@ def main() -> None:
     p.add_argument("--copies", type=int, default=3)
     p.add_argument("--shift", type=float, default=0.5)
     p.add_argument("--seed", type=int, default=9101)
-    p.add_argument("--parts", default="healthy,adult,simulated,sweep,wrists")
+    p.add_argument("--parts", default="healthy,healthy_adult_width,adult,simulated,sweep,wrists")
+    p.add_argument("--jsn-reference", default="adult", choices=["adult", "film"],
+                   help="simulated narrowing graded against a healthy adult joint space (SvdH) or the film's own")
     a = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
     from sharpscore.api import Scorer
@@ -226,12 +253,15 @@ def main() -> None:
     t0 = time.perf_counter()
     if "healthy" in parts:
         result["healthy_dha"] = healthy(scorer, dha_films(TEST_IDS))
+    if "healthy_adult_width" in parts:
+        result["healthy_dha_adult_width"] = healthy(scorer, dha_films(TEST_IDS), adult_width=True)
     if "adult" in parts:
         result["adult_dicom"] = adult_dicom(scorer)
     if "simulated" in parts:
-        result["simulated_disease"] = simulated(scorer, dha_films(TEST_IDS), a.copies, a.shift, a.seed)
+        result["simulated_disease"] = simulated(scorer, dha_films(TEST_IDS), a.copies, a.shift, a.seed,
+                                                a.jsn_reference)
     if "sweep" in parts:
-        result["severity_sweep"] = sweep(scorer, next(dha_films(["3300"])))
+        result["severity_sweep"] = sweep(scorer, next(dha_films(["3300"])), jsn_reference=a.jsn_reference)
     if "wrists" in parts:
         result["ramw600_wrists"] = wrists(scorer)
     result["seconds"] = round(time.perf_counter() - t0, 1)

@@ -108,3 +108,32 @@ def test_grades_not_drawable_are_recorded_as_not_drawn():
     assert out.grades["mcp3"] == {"erosion": 0, "jsn": 0}
     assert np.array_equal(out.pixels, blank)
     assert out.grades["mcp2"] == {"erosion": None, "jsn": None}  # no landmark: unknown, not 0
+
+
+def test_adult_reference_closes_a_young_joint_space_to_an_adult_width():
+    from sharpscore.jsw import measure_jsw
+
+    pixels, lm = _film("3170")  # a young hand: joint spaces far wider than an adult's
+    sites = ["pip2", "pip3", "pip4", "mcp2", "mcp3", "mcp4"]
+    before = measure_jsw(pixels, lm, SPACING, "LH", sites=sites)
+    zero = {s: {"erosion": 0, "jsn": 0} for s in sites}
+    out = edit_radiograph(pixels, lm, SPACING, "LH", zero, seed=2, jsn_reference="adult")
+    after = measure_jsw(out.pixels, out.landmarks, SPACING, "LH", sites=sites)
+    assert all(out.grades[s]["jsn"] == 0 for s in sites)  # still healthy
+    for s in sites:
+        limit = 1.35 if s.startswith("pip") else 2.0  # a healthy adult's PIP ~1.1 mm, MCP ~1.7 mm
+        assert before[s].width_mm > limit, (s, before[s].width_mm)
+        assert after[s].width_mm < limit, (s, before[s].width_mm, after[s].width_mm)
+        assert after[s].width_mm > 0.6, (s, after[s].width_mm)
+    # narrowing is then graded against that adult width: it keeps falling with the grade
+    widths = []
+    for g in (0, 2, 3):
+        e = edit_radiograph(pixels, lm, SPACING, "LH", {"pip3": {"jsn": g}}, seed=4, jsn_reference="adult")
+        widths.append(measure_jsw(e.pixels, e.landmarks, SPACING, "LH", sites=["pip3"])["pip3"].width_mm)
+    assert widths[1] < widths[0] and widths[2] <= widths[1] + 0.05, widths
+
+
+def test_unknown_jsn_reference_is_refused(film):
+    pixels, lm = film
+    with pytest.raises(ValueError, match="jsn_reference"):
+        edit_radiograph(pixels, lm, SPACING, "LH", {}, jsn_reference="child")

@@ -33,11 +33,12 @@ import numpy as np
 from scipy.ndimage import gaussian_filter, gaussian_filter1d, map_coordinates
 
 from .. import schema
-from ..jsw import sample_in_frame
+from ..jsw import measure_jsw, sample_in_frame
 from ..spatial import BoneFrame, Spacing, as_spacing, bone_frame
 from .anatomy import EROSION_FRACTION, JSN_GAP_FACTOR, normal_gap_mm
 
-__all__ = ["Gap", "measure_gap", "bone_half_width", "narrow_joint", "erode_joint", "periarticular_osteopenia",
+__all__ = ["Gap", "measure_gap", "bone_half_width", "to_adult_reference", "narrow_joint", "erode_joint",
+           "periarticular_osteopenia",
            "soft_tissue_swelling", "EditResult", "edit_radiograph", "EditNuisances"]
 
 _N_LESIONS = {0: 0, 1: 1, 2: 2, 3: 2, 4: 3, 5: 4}
@@ -206,6 +207,38 @@ class _Warp:
             t, s = float(t_in - du), float(s_in - ds)
         x, y = self.frame.to_px(t, s)
         return (float(x), float(y), *p[2:])
+
+
+ADULT_REFERENCE_RANGE = (0.75, 1.1)  # a healthy adult joint space, as a fraction of anatomy.normal_gap_mm
+_REFERENCE_FAMILIES = ("finger", "foot")  # where a film's joint space is measured along one bone axis
+
+
+def to_adult_reference(pixels: np.ndarray, frame: BoneFrame, gap: Gap, rng: np.random.Generator, *,
+                       site: str = "", width_mm: float | None = None, reference_mm: float | None = None
+                       ) -> tuple[np.ndarray, _Warp | None, Gap]:
+    """A joint space wider than a healthy adult's closed to one (drawn in
+    ``ADULT_REFERENCE_RANGE`` x the site's normal adult width), uniformly: the film's JSN grade is
+    still 0, because SvdH grades narrowing against the normal adult joint. Children and adolescents
+    have wider joint spaces (thicker cartilage); without this, a scorer that learned "healthy" from
+    them reads every healthy adult joint as narrowed. Returns the pixels, the warp (None when the
+    joint is already within the adult range or no space was found) and the joint space after it.
+    ``width_mm``: the width as :func:`sharpscore.jsw.measure_jsw` reads it (the project's measured
+    JSW, which the adult range refers to); ``gap.width`` otherwise. ``reference_mm``: close to this
+    width instead of drawing one (a second pass)."""
+    if not gap.found:
+        return pixels, None, gap
+    if reference_mm is None:
+        reference = normal_gap_mm(site) * float(rng.uniform(*ADULT_REFERENCE_RANGE))
+    else:  # a second pass towards the same reference
+        reference = reference_mm
+    width = gap.width if width_mm is None else float(width_mm)
+    close = width - reference
+    if close < 0.05:
+        return pixels, None, gap
+    hw = bone_half_width(pixels, frame, gap.proximal - 1.5)
+    warp = _Warp(frame, gap.proximal, max(gap.width, close + 0.1), close, 0.0, hw, 0.0)
+    after = Gap(gap.proximal + reference / 2, gap.proximal, gap.proximal + reference, gap.depth)
+    return warp.apply(pixels), warp, after
 
 
 def narrow_joint(pixels: np.ndarray, frame: BoneFrame, grade: int, rng: np.random.Generator, *,
@@ -434,7 +467,7 @@ class EditResult:
 
 def edit_radiograph(pixels: np.ndarray, landmarks: Mapping[str, tuple[float, ...]], spacing, region: str,
                     grades: Mapping[str, Mapping[str, int | None]], *, seed: int | np.random.Generator = 0,
-                    nuisances: EditNuisances | None = None) -> EditResult:
+                    nuisances: EditNuisances | None = None, jsn_reference: str = "film") -> EditResult:
     """Draw ``grades`` into a real film.
 
     Args:
@@ -445,7 +478,13 @@ def edit_radiograph(pixels: np.ndarray, landmarks: Mapping[str, tuple[float, ...
         grades: per site ``{'erosion': g, 'jsn': g}``; sites without a landmark are left as they are
             and reported as ``None`` in the result's grades.
         seed: a seed or a generator; the same seed gives the same film.
+        jsn_reference: what narrowing is measured against. ``'film'``: the joint space as the film
+            shows it. ``'adult'``: a healthy adult's (:func:`to_adult_reference`), as SvdH grades it:
+            every finger and foot joint wider than that is first closed to it (grade 0 stays 0), so
+            a child's or adolescent's film teaches what a healthy *adult* joint looks like.
     """
+    if jsn_reference not in ("film", "adult"):
+        raise ValueError(f"jsn_reference must be 'film' or 'adult', not {jsn_reference!r}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     sp: Spacing = as_spacing(spacing)
     kind = schema.region_kind(region)
@@ -454,15 +493,34 @@ def edit_radiograph(pixels: np.ndarray, landmarks: Mapping[str, tuple[float, ...
     applied: dict[str, dict[str, int | None]] = {}
     gaps: dict[str, Gap] = {}
     sites = [s for s in schema.sites(kind) if s.name in lm]
+    widths: dict[str, float] = {}
+    if jsn_reference == "adult":
+        widths = {k: v.width_mm for k, v in measure_jsw(out, lm, sp, region).items() if v.width_mm is not None}
     # narrowing first (it moves bones and landmarks), distal joints before proximal ones
     drawn: dict[str, dict[str, int]] = {s.name: {"erosion": 0, "jsn": 0} for s in sites}
     for s in sorted(sites, key=lambda s: (s.family == "wrist", s.name)):
         g = int((grades.get(s.name) or {}).get("jsn") or 0) if s.max_for("jsn") else 0
-        if g <= 0:
+        adult = jsn_reference == "adult" and s.max_for("jsn") > 0 and s.family in _REFERENCE_FAMILIES
+        if g <= 0 and not adult:
             continue
         frame = bone_frame(kind, s.name, lm, sp)
         gap = measure_gap(out, frame, site=s.name, family=s.family)
         gaps[s.name] = gap
+        if adult:
+            reference = None
+            for _ in range(3):  # the warp closes the dark band only approximately: measure again, close the rest
+                out, warp, gap = to_adult_reference(out, frame, gap, rng, site=s.name, width_mm=widths.get(s.name),
+                                                    reference_mm=reference)
+                if warp is None:
+                    break
+                reference = gap.width
+                lm = {k: warp.move_point(v) for k, v in lm.items()}
+                frame = bone_frame(kind, s.name, lm, sp)
+                js = measure_jsw(out, lm, sp, region, sites=[s.name]).get(s.name)
+                widths[s.name] = js.width_mm if js is not None and js.width_mm is not None else reference
+                gap = measure_gap(out, frame, site=s.name, family=s.family)
+            gap = Gap(gap.centre, gap.proximal, gap.proximal + (reference or gap.width), gap.depth) \
+                if reference else gap
         out, warp = narrow_joint(out, frame, g, rng, site=s.name, family=s.family, gap=gap)
         if warp is not None:
             lm = {k: warp.move_point(v) for k, v in lm.items()}

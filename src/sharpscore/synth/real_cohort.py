@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -34,6 +35,7 @@ class RealCohortConfig(ConfigModel):
     severity_shift: float = 0.5  # patient severity, in SDs of the real prior (0 = the real cohort's mix)
     osteopenia: float = 0.15
     swelling: float = 0.15
+    jsn_reference: Literal["film", "adult"] = "film"  # see synth.edit.edit_radiograph
 
 
 def find_films(folder: str | Path) -> list[Path]:
@@ -95,7 +97,8 @@ def write_real_cohort(films: Iterable[str | Path], out: str | Path, config: Real
             grades = sample_real_grades(rng, (region,), severity_shift=cfg.severity_shift,
                                         healthy_fraction=1.0 if healthy else 0.0)[region]
             res = edit_radiograph(rg.pixels, lm, spacing, region, grades, seed=rng,
-                                  nuisances=None if healthy else EditNuisances(cfg.osteopenia, cfg.swelling))
+                                  nuisances=None if healthy else EditNuisances(cfg.osteopenia, cfg.swelling),
+                                  jsn_reference="film" if k == 0 else cfg.jsn_reference)
             pid = f"{path.stem}e{k}"
             stem = f"{pid}-{region}"
             grey = Image.fromarray(np.round(np.clip(res.pixels, 0, 1) * 65535).astype(np.uint16))

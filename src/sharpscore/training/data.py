@@ -325,6 +325,9 @@ class RealEditSource(_SourceBase):
     swelling: float = Field(0.15, ge=0, le=1)
     edit_mm_per_px: float = Field(0.15, gt=0)
     localizer: str = "default"
+    # 'adult': narrowing graded against a healthy adult joint space (synth.edit.to_adult_reference);
+    # then every copy but the first healthy one has its wide (young) joint spaces closed to adult ones
+    jsn_reference: Literal["film", "adult"] = "film"
 
     def samples(self) -> list[Sample]:
         from ..synth.real_prior import sample_real_grades
@@ -354,7 +357,8 @@ class RealEditSource(_SourceBase):
                 sample = Sample(key=f"{b.key}-edit{k}", patient_id=f"{b.patient_id}-edit{k}", region=b.region,
                                 landmarks=dict(b.landmarks), grades=grades, role=self.role, group_id=b.patient_id)
                 sample.loader = _EditedFilm(base_cache, sample, grades, int(rng.integers(2**31)),
-                                            self.osteopenia, self.swelling, edited=k >= self.healthy_copies)
+                                            self.osteopenia, self.swelling, edited=k >= self.healthy_copies,
+                                            jsn_reference="film" if k == 0 else self.jsn_reference)
                 out.append(sample)
         return out
 
@@ -406,12 +410,15 @@ class _OneFilm:
 
 
 class _EditedFilm:
-    """Loader of one edited copy: edits the held base film and sets the copy's landmarks."""
+    """Loader of one edited copy: edits the held base film and sets the copy's landmarks and its
+    grades to those the edit actually drew (a defect that found no bone edge, or a joint with no
+    visible space to narrow, is not a label)."""
 
     def __init__(self, base: _OneFilm, sample: Sample, grades: dict, seed: int, osteopenia: float, swelling: float,
-                 edited: bool):
+                 edited: bool, jsn_reference: str = "film"):
         self.base, self.sample, self.grades, self.seed = base, sample, grades, seed
         self.osteopenia, self.swelling, self.edited = osteopenia, swelling, edited
+        self.jsn_reference = jsn_reference
 
     def __call__(self) -> Radiograph:
         import copy
@@ -420,11 +427,13 @@ class _EditedFilm:
 
         rg, lm = self.base.get()
         out = copy.copy(rg)
-        if self.edited:
+        if self.edited or self.jsn_reference != "film":
             res = edit_radiograph(rg.pixels, lm, rg.spacing_mm, self.sample.region, self.grades, seed=self.seed,
-                                  nuisances=EditNuisances(self.osteopenia, self.swelling))
+                                  nuisances=EditNuisances(self.osteopenia, self.swelling) if self.edited else None,
+                                  jsn_reference=self.jsn_reference)
             out.pixels = res.pixels
             self.sample.landmarks = {k: v[:2] for k, v in res.landmarks.items()}
+            self.sample.grades = {site: dict(g) for site, g in res.grades.items()}
         else:
             self.sample.landmarks = dict(lm)
         self.base.release_one()
