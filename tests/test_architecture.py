@@ -41,6 +41,29 @@ def test_named_edges_are_gone():
     assert "synth" not in edges["localize"], "the localiser imports the phantom generator"
 
 
+def test_no_import_cycles_between_subpackages():
+    edges = _edges()
+    nodes = set(edges) | {m for targets in edges.values() for m in targets}
+
+    def reachable(start: str) -> set[str]:
+        seen, todo = set(), [start]
+        while todo:
+            for m in edges.get(todo.pop(), ()):
+                if m not in seen:
+                    seen.add(m)
+                    todo.append(m)
+        return seen
+
+    cycles = sorted(n for n in nodes if n in reachable(n))
+    assert not cycles, f"subpackages in an import cycle: {cycles}"
+
+
+def test_networks_do_not_import_the_workflows_that_train_them():
+    edges = _edges()
+    for low in ("localize", "scoring", "calibration"):
+        assert not edges.get(low, set()) & {"training", "models", "api", "cli"}, (low, edges.get(low))
+
+
 def test_leaf_modules_stay_leaves():
     edges = _edges()
     allowed = {"spatial": {"schema"}, "resample": {"spatial"}, "jsw": {"schema", "spatial"},

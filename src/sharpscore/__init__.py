@@ -26,8 +26,8 @@ __all__ = ["__version__", "errors", "schema", "Radiograph", "load_radiograph", "
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # Heavy parts (torch, MONAI) load on first use, so `import sharpscore` stays quick.
-_LAZY = {"locate_joints": ("sharpscore.localize", "locate_joints"),
-         "finetune": ("sharpscore.scoring.finetune", "finetune"),
+_LAZY = {"locate_joints": ("sharpscore.api", "locate_joints"),
+         "finetune": ("sharpscore.training.finetune", "finetune"),
          "score_radiograph": ("sharpscore.api", "score_radiograph"),
          "score_patient": ("sharpscore.api", "score_patient"),
          "Scorer": ("sharpscore.api", "Scorer"),

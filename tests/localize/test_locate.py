@@ -9,7 +9,7 @@ from sharpscore import schema
 from sharpscore.cli import main
 from sharpscore.errors import MultipleRegionsError, NotHandOrFootError
 from sharpscore.io.dicom_write import write_dicom
-from sharpscore.localize import locate_joints
+from sharpscore.api import locate_joints
 from sharpscore.synth import render
 from sharpscore.synth.other import render_other
 from shared_data import shared_path

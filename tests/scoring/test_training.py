@@ -41,7 +41,7 @@ def test_few_step_training_and_reload(ra2_cohort, tmp_path):
 
     # A barely trained network is badly calibrated: temperature + class priors fitted on half of the
     # validation patients lower the calibration error on the other half.
-    from sharpscore.calibration.fit import calibrate_scorer
+    from sharpscore.training.calibrate import calibrate_scorer
     from sharpscore.training import TrainConfig
 
     cfg = TrainConfig(task="scorer", out_dir=str(tmp_path / "run"),
@@ -109,7 +109,7 @@ def test_partial_landmark_files_are_completed_by_the_localiser(ra2_cohort, tmp_p
 
     from sharpscore.io.labelme import read_labelme, write_labelme
     from sharpscore.scoring.model import ScorerSpec
-    from sharpscore.scoring.task import ScorerDataset
+    from sharpscore.training.scorer_task import ScorerDataset
     from sharpscore.training.data import RA2DreamSource
 
     src = sorted(ra2_cohort.glob("*-LH.jpg"))[0]
@@ -129,7 +129,7 @@ def test_resolution_and_jpeg_augmentation_change_crops_deterministically():
     import numpy as np
     import torch
 
-    from sharpscore.scoring.task import ScorerAugment, ScorerDataset
+    from sharpscore.training.scorer_task import ScorerAugment, ScorerDataset
 
     ds = ScorerDataset.__new__(ScorerDataset)
     x = torch.rand(1, 96, 96)

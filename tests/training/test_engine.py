@@ -76,7 +76,7 @@ def test_ddp_on_gloo_with_two_processes(tmp_path, tiny_cohort):
 
 def test_wider_wrist_crops_are_trained_and_used(tmp_path, tiny_cohort):
     from sharpscore.localize.predict import Localizer
-    from sharpscore.localize.task import LocalizerDataset, LocalizerTask
+    from sharpscore.training.localizer_task import LocalizerDataset, LocalizerTask
     from sharpscore.localize.template import WRIST
     from sharpscore.training.data import load_samples
 

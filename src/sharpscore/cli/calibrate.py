@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..calibration.fit import calibrate_scorer
+    from ..training.calibrate import calibrate_scorer
     from ..config import resolve_config
     from ..training import TrainConfig
 

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import InputError
-    from ..localize import locate_joints
+    from ..api import locate_joints
     from ..spatial import as_spacing
 
     if args.labelme and Path(args.labelme).exists():

@@ -1,31 +1,13 @@
 """Joint localisation on hand and foot radiographs (coarse-to-fine heatmaps in millimetres).
 
-``sharpscore.locate_joints(source)`` finds every SvdH site (and the hand DIPs), says how sure it is,
-tells hand from foot from anything else and left from right, and refuses films it was not made for.
+The networks and the inference pipeline (:class:`Localizer`). ``sharpscore.locate_joints(source)``
+(:mod:`sharpscore.api`, with the shipped weights) finds every SvdH site (and the hand DIPs), says
+how sure it is, tells hand from foot from anything else and left from right, and refuses films it
+was not made for.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from .predict import JointLocations, Localizer
 
-__all__ = ["locate_joints", "JointLocations", "Localizer"]
-
-
-def locate_joints(source: Any, *, model: str = "default", device: str | None = None) -> JointLocations:
-    """Find the joints of one radiograph.
-
-    Args:
-        source: anything :func:`sharpscore.load_radiograph` accepts (path, pydicom Dataset, array).
-        model: a shipped localiser name or a ``best.pt`` path from ``sharpscore train``.
-        device: ``'cpu'`` (default) or ``'cuda'``.
-
-    Raises:
-        sharpscore.errors.NotHandOrFootError: for chest, hip, leg and other films.
-        sharpscore.errors.MultipleRegionsError: for two hands (or feet) on one film.
-    """
-    from ..io import load_radiograph
-    from ..models import load_localizer
-
-    return load_localizer(model, device).predict(load_radiograph(source))
+__all__ = ["JointLocations", "Localizer"]

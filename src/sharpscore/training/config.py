@@ -66,7 +66,7 @@ class TrainConfig(ConfigModel):
     loss: dict = {}  # task-specific loss settings (scorer: class_weight_power, erosion_weight, jsn_weight)
     freeze: list[str] = []  # parameter-name prefixes not trained, e.g. ["backbone"] to fine-tune the heads only
     sites: list[str] | None = None
-    calibration: dict = {}  # scorer: `sharpscore calibrate` settings (see sharpscore.calibration.fit)  # scorer: train and validate on these site names only
+    calibration: dict = {}  # scorer: `sharpscore calibrate` settings (see sharpscore.training.calibrate)
     tensorboard: bool = False
 
     @model_validator(mode="after")
@@ -92,11 +92,11 @@ def _task_sections(task: str) -> dict[str, type]:
     """The typed schema of each task-specific section."""
     if task == "localizer":
         from ..localize.model import LocalizerSpec
-        from ..localize.task import LocalizerAugment
+        from .localizer_task import LocalizerAugment
 
         return {"model": LocalizerSpec, "augment": LocalizerAugment}
-    from ..calibration.fit import CalibrationConfig
+    from .calibrate import CalibrationConfig
     from ..scoring.model import ScorerSpec
-    from ..scoring.task import ScorerAugment, ScorerLoss
+    from .scorer_task import ScorerAugment, ScorerLoss
 
     return {"model": ScorerSpec, "augment": ScorerAugment, "loss": ScorerLoss, "calibration": CalibrationConfig}

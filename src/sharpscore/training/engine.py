@@ -61,10 +61,10 @@ class TrainResult(dict):
 
 def _make_task(config: TrainConfig):
     if config.task == "localizer":
-        from ..localize.task import LocalizerTask
+        from .localizer_task import LocalizerTask
 
         return LocalizerTask(config)
-    from ..scoring.task import ScorerTask
+    from .scorer_task import ScorerTask
 
     return ScorerTask(config)
 

@@ -14,12 +14,12 @@ from .. import schema
 from ..config import ConfigModel
 from ..errors import MultipleRegionsError, NotHandOrFootError
 from ..io.radiograph import Radiograph
-from ..training.data import Sample
-from ..training.cache import cache_sample
-from .geometry import CHANNELS, channel_index, crop_matrix, letterbox_matrix, warp, warp_points
-from .model import LocalizerNet, LocalizerSpec
-from .predict import Localizer, scale_matrix, shrink
-from .template import WRIST
+from .data import Sample
+from .cache import cache_sample
+from ..localize.geometry import CHANNELS, channel_index, crop_matrix, letterbox_matrix, warp, warp_points
+from ..localize.model import LocalizerNet, LocalizerSpec
+from ..localize.predict import Localizer, scale_matrix, shrink
+from ..localize.template import WRIST
 
 __all__ = ["LocalizerAugment", "LocalizerDataset", "LocalizerTask"]
 

@@ -26,7 +26,7 @@ def finetune(config: str | Path | Mapping[str, Any] | None = None, overrides: li
         scorer = sharpscore.models.load_scorer(result["best_path"])
     """
     from ..config import apply_overrides, load_yaml, parse_overrides, validate_config
-    from ..training import TrainConfig, Trainer
+    from . import TrainConfig, Trainer
 
     if config is None:
         data, origin = {}, "finetune()"

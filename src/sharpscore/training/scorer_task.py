@@ -12,11 +12,11 @@ from torch.utils.data import Dataset
 from .. import schema
 from ..config import ConfigModel
 from ..errors import ConfigError
-from ..training.cache import CachedImage, cache_sample
-from ..training.data import Sample
-from .model import HEADS, SITE_LIST, ScorerNet, ScorerSpec, head_for, site_index
-from .ordinal import corn_loss, corn_probabilities, grade_weights
-from .predict import _normalise, site_crops
+from .cache import CachedImage, cache_sample
+from .data import Sample
+from ..scoring.model import HEADS, SITE_LIST, ScorerNet, ScorerSpec, head_for, site_index
+from ..scoring.ordinal import corn_loss, corn_probabilities, grade_weights
+from ..scoring.predict import _normalise, site_crops
 
 __all__ = ["ScorerAugment", "ScorerLoss", "ScorerDataset", "ScorerTask"]
 

@@ -20,9 +20,9 @@ from .. import schema
 from .._fsutil import atomic_write_text
 from ..config import ConfigModel
 from ..errors import ConfigError, InputError
-from .conformal import APSConformal, ConformalInterval
-from .ood import FeatureDistance
-from .temperature import TemperatureScaler
+from ..calibration.conformal import APSConformal, ConformalInterval
+from ..calibration.ood import FeatureDistance
+from ..calibration.temperature import TemperatureScaler
 
 __all__ = ["CalibrationConfig", "calibrate_scorer"]
 
@@ -142,8 +142,8 @@ def _calibrate_scorer(config, model: str | Path | None = None) -> dict[str, Any]
     from ..models import calibration_path, load_scorer
     from ..scoring.distribution import expected_value
     from ..scoring.patient import distribution_sd, patient_distributions, ra2_row
-    from ..training.data import load_samples, split_samples
-    from . import save_calibration
+    from .data import load_samples, split_samples
+    from ..calibration import save_calibration
 
     cal = CalibrationConfig(**(config.calibration or {}))
     weights = Path(model or cal.model or Path(config.out_dir) / "best.pt")
@@ -154,7 +154,7 @@ def _calibrate_scorer(config, model: str | Path | None = None) -> dict[str, Any]
     if cal.sources:
         from pydantic import TypeAdapter
 
-        from ..training.data import SourceConfig
+        from .data import SourceConfig
 
         sources = [TypeAdapter(SourceConfig).validate_python(s) for s in cal.sources]
         samples = load_samples(sources)
