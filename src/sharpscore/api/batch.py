@@ -377,8 +377,9 @@ def _write_outputs(out: Path, f: InputFile, rg, res, formats: Sequence[str], exp
                    pseudonym=None, run_key: str | None = None, several: frozenset = frozenset()) -> None:
     pid, named_region = _patient_of(f, rg, pseudonym, several)
     if named_region and named_region != res.region:
-        res.flags.append(f"region_conflicts_with_file_name:{named_region}")
-        res.needs_review = True
+        from ..flags import FlagKind, ReviewFlag
+
+        res.add_flag(ReviewFlag(FlagKind.REGION_CONFLICTS_WITH_FILE_NAME, None, named_region))
     doc = res.to_dict()
     from .. import __version__
 

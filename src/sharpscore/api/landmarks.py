@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import schema
 from ..errors import InputError, MultipleRegionsError, NotHandOrFootError
+from ..flags import FlagKind, ReviewFlag
 
 __all__ = ["read_reader_landmarks", "apply_reader_landmarks"]
 
@@ -74,12 +75,13 @@ def apply_reader_landmarks(localizer, rg, landmarks: Any, region: str | None = N
             raise InputError(f"{rg.source}: a film the localiser cannot place needs its pixel spacing "
                              "(load_radiograph(..., spacing_mm=...))")
         return JointLocations(region=region, landmarks=reader, evidence={}, spacing_mm=rg.spacing_mm,
-                              spacing_source=rg.spacing_source, flags=[f"reader_landmarks:{len(reader)}",
-                                                                        "localizer_refused_film"], radiograph=rg)
+                              spacing_source=rg.spacing_source, flags=[ReviewFlag(FlagKind.READER_LANDMARKS, None, len(reader)),
+                                                                        ReviewFlag(FlagKind.LOCALIZER_REFUSED_FILM)], radiograph=rg)
     if region is not None and region != loc.region:
-        loc.flags.append(f"region_conflicts_with_given:{region}")
+        loc.flags.append(ReviewFlag(FlagKind.REGION_CONFLICTS_WITH_GIVEN, None, region))
         loc.region = region
-    flags = [f for f in loc.flags if not (f.startswith("low_confidence:") and f.split(":", 1)[1] in reader)]
+    flags = [f for f in map(ReviewFlag.parse, loc.flags)
+             if not (f.kind == FlagKind.LOW_CONFIDENCE and f.site in reader)]
     loc.landmarks = {**loc.landmarks, **reader}
-    loc.flags = flags + [f"reader_landmarks:{len(reader)}"]
+    loc.flags = flags + [ReviewFlag(FlagKind.READER_LANDMARKS, None, len(reader))]
     return loc

@@ -6,14 +6,14 @@ from pathlib import Path
 
 from matplotlib import colormaps
 
+from ..flags import FlagKind, flagged_sites
+
+
+_RINGED = (FlagKind.LOW_CONFIDENCE, FlagKind.WIDE_PREDICTION_SET, FlagKind.METAL_AT_JOINT, FlagKind.NOT_SCORED)
+
 
 def _flagged_sites(flags: list[str]) -> set[str]:
-    out = set()
-    for f in flags:
-        parts = f.split(":")
-        if len(parts) >= 2 and parts[0] in ("low_confidence", "wide_prediction_set", "metal_at_joint", "not_scored"):
-            out.add(parts[1])
-    return out
+    return flagged_sites(flags, _RINGED)
 
 
 def draw_scores(result, path: str | Path, max_side: int = 1400) -> Path:

@@ -32,6 +32,7 @@ import numpy as np
 
 from .. import schema
 from ..errors import InputError, VisitMismatchError
+from ..flags import FlagKind, ReviewFlag, flagged_sites, needs_review
 from ..spatial import to_mm
 from .results import PatientScore, RadiographScore
 
@@ -43,6 +44,9 @@ _RETEST = Path(__file__).resolve().parents[1] / "models" / "retest.json"
 REGISTRATION_RMS_MM = 4.0  # digit joints further apart than this after a similarity fit: not the same view
 REGISTRATION_SCALE = (0.8, 1.25)  # follow-up size relative to baseline beyond this: spacing or view changed
 CHANGE_SHOWN = 0.5  # grade change from which a joint gets a review image
+# a joint flagged so at a visit makes its change unsure
+_UNSURE = (FlagKind.LOW_CONFIDENCE, FlagKind.NOT_SCORED, FlagKind.OUT_OF_DISTRIBUTION, FlagKind.METAL_AT_JOINT,
+           FlagKind.ANNOTATION_AT_JOINT)
 
 
 @lru_cache(maxsize=None)
@@ -133,8 +137,7 @@ class Progression:
 
     @property
     def needs_review(self) -> bool:
-        informational = ("retest_sd_from_default_model",)
-        return any(f.split(":")[0] not in informational for f in self.flags) or any(
+        return needs_review(self.flags) or any(
             r.needs_review for visit in (self.baseline, self.followup) for r in visit.values())
 
     def joint(self, region: str, site: str) -> JointChange:
@@ -197,28 +200,28 @@ def _registration(base: RadiographScore, follow: RadiographScore) -> tuple[float
 def compare_visits(baseline: Mapping[str, RadiographScore], followup: Mapping[str, RadiographScore], *,
                    retest: RetestModel) -> Progression:
     """Build a :class:`Progression` from already scored visits (``{region: RadiographScore}``)."""
-    flags: list[str] = [] if retest.measured else ["retest_sd_from_default_model"]
+    flags: list[ReviewFlag] = [] if retest.measured else [ReviewFlag(FlagKind.RETEST_SD_FROM_DEFAULT_MODEL)]
     common = [r for r in schema.REGIONS if r in baseline and r in followup]
     if not common:
         raise VisitMismatchError(f"the visits share no region (baseline {sorted(baseline)}, follow-up "
                                  f"{sorted(followup)}): nothing to compare")
     for r in schema.REGIONS:
         if (r in baseline) != (r in followup):
-            flags.append(f"region_in_one_visit_only:{r}")
+            flags.append(ReviewFlag(FlagKind.REGION_IN_ONE_VISIT_ONLY, None, r))
     joints: list[JointChange] = []
     regions: dict[str, dict[str, float]] = {}
     for reg in common:
         b, f = baseline[reg], followup[reg]
         if (b.radiograph is not None and f.radiograph is not None and b.radiograph.view and f.radiograph.view
                 and b.radiograph.view != f.radiograph.view):
-            flags.append(f"view_changed:{reg}:{b.radiograph.view}->{f.radiograph.view}")
+            flags.append(ReviewFlag(FlagKind.VIEW_CHANGED, None, f"{reg}:{b.radiograph.view}->{f.radiograph.view}"))
         reg_fit = _registration(b, f)
         if reg_fit is None:
-            flags.append(f"registration_not_possible:{reg}")
+            flags.append(ReviewFlag(FlagKind.REGISTRATION_NOT_POSSIBLE, None, reg))
         else:
             rms, scale = reg_fit
             if rms > REGISTRATION_RMS_MM or not REGISTRATION_SCALE[0] <= scale <= REGISTRATION_SCALE[1]:
-                flags.append(f"films_differ_too_much:{reg}:rms={rms:.1f}mm,scale={scale:.2f}")
+                flags.append(ReviewFlag(FlagKind.FILMS_DIFFER_TOO_MUCH, None, f"{reg}:rms={rms:.1f}mm,scale={scale:.2f}"))
         regions[reg] = {"baseline_total": b.total, "followup_total": f.total, "change": f.total - b.total}
         for jb in b.joints:
             jf = f.joint(jb.site)
@@ -231,13 +234,10 @@ def compare_visits(baseline: Mapping[str, RadiographScore], followup: Mapping[st
                 ch.jsw_change_mm = jf.jsw_mm - jb.jsw_mm
                 ch.jsw_change_sd_mm = math.hypot(jb.jsw_sd_mm or 0.0, jf.jsw_sd_mm or 0.0)
             for visit, res in (("baseline", b), ("followup", f)):
-                if any(fl.endswith(f":{jb.site}") and fl.split(":")[0] in ("low_confidence", "not_scored",
-                                                                          "out_of_distribution", "metal_at_joint",
-                                                                          "annotation_at_joint")
-                       for fl in res.flags):
-                    ch.flags.append(f"unsure_at_{visit}")
+                if jb.site in flagged_sites(res.flags, _UNSURE):
+                    ch.flags.append(ReviewFlag(FlagKind(f"unsure_at_{visit}")))
             if ch.total_change < -CHANGE_SHOWN:
-                ch.flags.append("score_fell")  # damage does not heal: one of the readings is off
+                ch.flags.append(ReviewFlag(FlagKind.SCORE_FELL))  # damage does not heal: one of the readings is off
             joints.append(ch)
     total_change = float(sum(d["change"] for d in regions.values()))
     mean_total = 0.5 * sum(baseline[r].total + followup[r].total for r in common)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import schema
+from ..flags import ReviewFlag, needs_review
 from ..scoring.distribution import expected_value
 from ..scoring.predict import JointScore, RegionScores
 
@@ -61,7 +62,8 @@ class RadiographScore(_Totals):
     :class:`~sharpscore.scoring.JointScore` per scored site (expected erosion and JSN, probabilities,
     most likely grades, prediction sets; None where SvdH does not score the measure). ``erosion``,
     ``jsn``, ``total``: expected region sums, with ``intervals`` at ``coverage``. ``flags``: reasons
-    for caution; ``needs_review``: True when a reader must look before the scores are used.
+    for caution (:class:`~sharpscore.flags.ReviewFlag`); ``needs_review``: True when a reader must look
+    before the scores are used, decided from the flags.
     """
 
     region: str
@@ -86,6 +88,11 @@ class RadiographScore(_Totals):
             if j.site == site:
                 return j
         raise KeyError(f"{site!r} is not a scored site of this {schema.region_kind(self.region)}")
+
+    def add_flag(self, flag: ReviewFlag) -> None:
+        """Add a flag; ``needs_review`` follows from the flags (:func:`sharpscore.flags.needs_review`)."""
+        self.flags.append(flag)
+        self.needs_review = needs_review(self.flags)
 
     def to_dict(self) -> dict[str, Any]:
         return {

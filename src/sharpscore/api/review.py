@@ -3,8 +3,8 @@
 Flags that set ``needs_review``: uncertain or conflicting region/laterality, low landmark
 confidence, wide prediction sets, a view other than PA/DP, open growth plates (a child's or
 adolescent's hand: the models know adult RA hands; :mod:`.growth_plates`), a hand smaller than an
-adult's, and metal (rings, implants) over a joint.
-``spacing_estimated`` alone is informational.
+adult's, and metal (rings, implants) over a joint. The vocabulary and the decision itself live in
+:mod:`sharpscore.flags` (``FlagKind``, ``ReviewFlag``, ``needs_review``).
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ import numpy as np
 
 from ..spatial import to_px
 from .. import schema
+from ..flags import FlagKind, ReviewFlag, needs_review
 from ..jsw import normal_jsw_mm
 from .growth_plates import open_growth_plates
 
-__all__ = ["ReviewPolicy", "review_flags", "needs_review", "provenance_flags", "INFORMATIONAL"]
-
-INFORMATIONAL = ("spacing_estimated", "reader_landmarks", "relocated", "atypical_position")
+__all__ = ["ReviewPolicy", "review_flags", "needs_review", "provenance_flags"]
 
 
 class ReviewPolicy:
@@ -82,50 +81,50 @@ def _metal_sites(pixels: np.ndarray, landmarks: dict, spacing_mm: tuple[float, f
     return out
 
 
-def review_flags(rg, location, region_scores, policy: ReviewPolicy | None = None) -> list[str]:
+def review_flags(rg, location, region_scores, policy: ReviewPolicy | None = None) -> list[ReviewFlag]:
     """Flags beyond the localiser's: wide prediction sets, view, child-sized hand, metal at joints."""
     policy = policy or ReviewPolicy()
-    flags: list[str] = []
+    flags: list[ReviewFlag] = []
     for j in region_scores.joints:
         for measure in ("erosion", "jsn"):
             s = getattr(j, f"{measure}_set")
             if s is not None and len(s) >= policy.max_set_size:
-                flags.append(f"wide_prediction_set:{j.site}:{measure}")
+                flags.append(ReviewFlag(FlagKind.WIDE_PREDICTION_SET, j.site, measure))
     for site in region_scores.missing:
-        flags.append(f"not_scored:{site}")
+        flags.append(ReviewFlag(FlagKind.NOT_SCORED, site))
     lo, hi = region_scores.intervals.get("total", (0.0, 0.0))
     if hi - lo > policy.max_interval_fraction * schema.region_max(region_scores.region):
-        flags.append(f"wide_total_interval:{lo:.0f}-{hi:.0f}")
+        flags.append(ReviewFlag(FlagKind.WIDE_TOTAL_INTERVAL, None, f"{lo:.0f}-{hi:.0f}"))
     view = (rg.view or "").upper()
     if view and not any(v in view for v in ("PA", "AP", "DP", "PD")):
-        flags.append(f"view_not_pa:{rg.view}")
+        flags.append(ReviewFlag(FlagKind.VIEW_NOT_PA, None, rg.view))
     kind = schema.region_kind(location.region)
     if kind == "hand" and location.spacing_mm is not None:
         suspected, n, checked = open_growth_plates(rg.pixels, location.landmarks, location.spacing_mm,
                                                    depth=policy.physis_depth, min_joints=policy.physis_joints)
         if suspected:
-            flags.append(f"open_growth_plates:{n}/{checked}")
+            flags.append(ReviewFlag(FlagKind.OPEN_GROWTH_PLATES, None, f"{n}/{checked}"))
     if kind == "hand" and location.spacing_mm is not None and location.spacing_source != "estimated from anatomy":
         scale = _hand_scale(location.landmarks, location.spacing_mm)
         if scale is not None and scale < policy.min_adult_scale:
-            flags.append(f"smaller_than_adult_hand:{scale:.2f}")
+            flags.append(ReviewFlag(FlagKind.SMALLER_THAN_ADULT_HAND, None, f"{scale:.2f}"))
         if scale is not None and scale > policy.max_adult_scale:  # no hand is that big: the spacing is wrong
-            flags.append(f"spacing_disagrees_with_anatomy:{scale:.2f}")
+            flags.append(ReviewFlag(FlagKind.SPACING_DISAGREES_WITH_ANATOMY, None, f"{scale:.2f}"))
     if location.spacing_mm is not None:
         for s in _metal_sites(rg.pixels, location.landmarks, location.spacing_mm,
                               [j.site for j in region_scores.joints], policy.metal_fraction):
-            flags.append(f"metal_at_joint:{s}")
+            flags.append(ReviewFlag(FlagKind.METAL_AT_JOINT, s))
     for j in region_scores.joints:
         # A narrowing grade of 2 or more (SvdH: a clearly narrowed space) on a joint whose measured
         # width is still three quarters of a healthy adult's: the grade or the measurement is off.
         normal = normal_jsw_mm(j.site) if j.jsw_mm is not None else None
         if normal and j.jsn is not None and j.jsn >= policy.jsn_jsw_grade and j.jsw_mm >= policy.jsn_jsw_fraction * normal:
-            flags.append(f"jsn_disagrees_with_jsw:{j.site}")
+            flags.append(ReviewFlag(FlagKind.JSN_DISAGREES_WITH_JSW, j.site))
     marks = getattr(rg, "marks", None)
     if marks is not None:
-        flags.append("burned_in_annotations")
+        flags.append(ReviewFlag(FlagKind.BURNED_IN_ANNOTATIONS))
         for s in _marked_sites(marks, location.landmarks, location.spacing_mm, [j.site for j in region_scores.joints]):
-            flags.append(f"annotation_at_joint:{s}")
+            flags.append(ReviewFlag(FlagKind.ANNOTATION_AT_JOINT, s))
     return flags
 
 
@@ -145,7 +144,7 @@ def _marked_sites(marks: np.ndarray, landmarks: dict, spacing_mm, sites, radius_
     return out
 
 
-def provenance_flags(joint_scorer, region: str) -> list[str]:
+def provenance_flags(joint_scorer, region: str) -> list[ReviewFlag]:
     """What the scorer has seen of real films of this kind (its model card says more):
 
     - ``scorer_trained_on_phantoms_only``: no real film at all (review);
@@ -158,11 +157,7 @@ def provenance_flags(joint_scorer, region: str) -> list[str]:
     real = dict(getattr(joint_scorer, "real_films", {}) or {})
     kind = schema.region_kind(region)
     if not real:
-        return ["scorer_trained_on_phantoms_only"]
+        return [ReviewFlag(FlagKind.SCORER_TRAINED_ON_PHANTOMS_ONLY)]
     if kind not in real:
-        return [f"scorer_never_saw_real_{kind}"]
-    return ["scorer_real_films_simulated_disease"] if real[kind] == "simulated_disease" else []
-
-
-def needs_review(flags: list[str]) -> bool:
-    return any(f.split(":")[0] not in INFORMATIONAL for f in flags)
+        return [ReviewFlag(FlagKind(f"scorer_never_saw_real_{kind}"))]
+    return [ReviewFlag(FlagKind.SCORER_REAL_FILMS_SIMULATED_DISEASE)] if real[kind] == "simulated_disease" else []

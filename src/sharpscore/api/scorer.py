@@ -12,7 +12,8 @@ import torch
 from .. import schema
 from ..errors import InputError, SharpScoreError
 from .results import PatientScore, RadiographScore
-from .review import ReviewPolicy, needs_review, provenance_flags, review_flags
+from ..flags import FlagKind, ReviewFlag, needs_review
+from .review import ReviewPolicy, provenance_flags, review_flags
 
 __all__ = ["Scorer", "score_radiograph", "score_patient"]
 
@@ -76,7 +77,7 @@ class Scorer:
                 j.jsw_mm, j.jsw_sd_mm = round(js.width_mm, 3), round(js.sd_mm, 3)
         flags = list(loc.flags) + review_flags(rg, loc, region_scores, self.review)
         flags += provenance_flags(self.joint_scorer, loc.region)
-        flags += [f"out_of_distribution:{j.site}" for j in region_scores.joints if j.out_of_distribution]
+        flags += [ReviewFlag(FlagKind.OUT_OF_DISTRIBUTION, j.site) for j in region_scores.joints if j.out_of_distribution]
         res = RadiographScore(region=loc.region, landmarks=dict(loc.landmarks), joints=region_scores.joints,
                               intervals=dict(region_scores.intervals), distributions=region_scores.distributions,
                               flags=flags, needs_review=needs_review(flags), coverage=self.joint_scorer.coverage,
@@ -166,8 +167,7 @@ class Scorer:
         results = dict(zip(sources, self.score_many(list(sources.values()), explain=explain)))
         for key, res in results.items():
             if res.region != key:
-                res.flags.append(f"region_conflicts_with_given:{key}")
-                res.needs_review = True
+                res.add_flag(ReviewFlag(FlagKind.REGION_CONFLICTS_WITH_GIVEN, None, key))
         return self.patient(patient_id, results)
 
     def patient(self, patient_id: str, results: Mapping[str, RadiographScore]) -> PatientScore:

@@ -13,6 +13,7 @@ import torch
 from ..spatial import as_spacing, distance_mm, to_mm, to_px
 from .. import schema
 from ..errors import MultipleRegionsError, NotHandOrFootError
+from ..flags import FlagKind, ReviewFlag
 from ..io.radiograph import Radiograph
 from .decode import decode_heatmaps
 from ..resample import crop_matrix, letterbox_matrix, scale_matrix, shrink, warp
@@ -53,7 +54,7 @@ class JointLocations:
     evidence: dict[str, float]
     spacing_mm: tuple[float, float] | None
     spacing_source: str | None
-    flags: list[str] = field(default_factory=list)
+    flags: list[ReviewFlag] = field(default_factory=list)
     radiograph: Radiograph | None = field(default=None, repr=False)
 
     @property
@@ -110,7 +111,7 @@ class Localizer:
             raise NotHandOrFootError(f"{rg.source}: not a hand or foot radiograph (joint evidence "
                                      f"{evidence[kind]:.2f} < {EVIDENCE_THRESHOLD}); sharpscore scores PA hand and DP "
                                      "foot films only")
-        flags: list[str] = []
+        flags: list[ReviewFlag] = []
         to_orig = scale_matrix(fx, fy) @ m_small  # coarse output px -> original px
         chans = kind_channels(kind)
         xy, conf = decode_heatmaps(heat[chans])
@@ -123,7 +124,7 @@ class Localizer:
             est = estimate_spacing({k: v[:2] for k, v in coarse.items() if v[2] >= LOW_CONFIDENCE}, kind)
             if est is not None:
                 spacing, spacing_source = (est, est), "estimated from anatomy"
-                flags.append("spacing_estimated")
+                flags.append(ReviewFlag(FlagKind.SPACING_ESTIMATED))
         seeds, demoted = None, {}
         if spacing is not None:
             # Two digit joints on one spot (a channel latched onto a neighbour): the misplaced one
@@ -152,7 +153,7 @@ class Localizer:
             landmarks, shape = self._shape_pass(img, spacing, landmarks, kind, flags, refine=refine)
         for name, (_, _, c) in landmarks.items():
             if c < LOW_CONFIDENCE:
-                flags.append(f"low_confidence:{name}")
+                flags.append(ReviewFlag(FlagKind.LOW_CONFIDENCE, name))
         region = self._side(kind, landmarks, rg, flags, shape)
         return JointLocations(region=region, landmarks=landmarks, evidence=evidence,
                               spacing_mm=spacing, spacing_source=spacing_source, flags=flags, radiograph=rg)
@@ -187,7 +188,7 @@ class Localizer:
                 refined[n] = (float(p[0]), float(p[1]), c)
         return {n: refined[n] for n in coarse}
 
-    def _shape_pass(self, img: torch.Tensor, spacing, landmarks: dict, kind: str, flags: list[str], *,
+    def _shape_pass(self, img: torch.Tensor, spacing, landmarks: dict, kind: str, flags: list[ReviewFlag], *,
                     refine: bool = True) -> tuple[dict, ShapeCheck | None]:
         """Check the digit joints against the real-anatomy shape model. A joint implausible given the
         others, or found with low confidence, is searched again where the model puts it; found there
@@ -202,7 +203,7 @@ class Localizer:
         if not shape.consistent:
             # More joints are off than the model can sort out: nothing is moved, the outliers are
             # unsure and a reader checks the configuration.
-            flags.append("implausible_joint_configuration")
+            flags.append(ReviewFlag(FlagKind.IMPLAUSIBLE_JOINT_CONFIGURATION))
             return {n: (*v[:2], min(v[2], 0.2)) if n in shape.outliers else v for n, v in landmarks.items()}, shape
         suspects = list(shape.outliers) + [n for n in names if n not in confident]
         if not suspects:
@@ -215,12 +216,12 @@ class Localizer:
             if refine and c >= LOW_CONFIDENCE and shape.plausible(n, to_mm((x, y), spacing)):
                 out[n] = (x, y, c)
                 if n in shape.outliers:
-                    flags.append(f"relocated:{n}")
+                    flags.append(ReviewFlag(FlagKind.RELOCATED, n))
             elif n in shape.outliers:
                 if refine and c >= LOW_CONFIDENCE and distance_mm((x, y), landmarks[n][:2], spacing) < CONFIRM_MM:
                     # searched from where the model puts it, the image leads back to the same spot:
                     # an unusual hand or foot (deformity), not a misplaced joint
-                    flags.append(f"atypical_position:{n}")
+                    flags.append(ReviewFlag(FlagKind.ATYPICAL_POSITION, n))
                 else:
                     out[n] = (*landmarks[n][:2], min(landmarks[n][2], 0.2))
         return out, shape
@@ -260,7 +261,7 @@ class Localizer:
             raise MultipleRegionsError(f"{rg.source}: two {kind}s on one film are not supported yet; "
                                        f"crop each {kind} into its own image")
 
-    def _side(self, kind: str, landmarks: dict, rg: Radiograph, flags: list[str],
+    def _side(self, kind: str, landmarks: dict, rg: Radiograph, flags: list[ReviewFlag],
               shape: ShapeCheck | None = None) -> str:
         """Left or right from the whole digit configuration (the real-anatomy shape model fitted in
         both orientations) when it is clear, else from the digit geometry; checked against the tags."""
@@ -268,12 +269,12 @@ class Localizer:
         if shape is not None and shape.side_margin >= SIDE_MARGIN:
             side = shape.side
         elif side is None or min(landmarks[n][2] for n in _SIDE_LANDMARKS[kind]) < LOW_CONFIDENCE:
-            flags.append("laterality_uncertain")
+            flags.append(ReviewFlag(FlagKind.LATERALITY_UNCERTAIN))
             side = side or rg.laterality or "R"
         if rg.laterality in ("L", "R") and rg.laterality != side:
-            flags.append("laterality_conflicts_with_tag")
+            flags.append(ReviewFlag(FlagKind.LATERALITY_CONFLICTS_WITH_TAG))
         if rg.body_part in ("hand", "foot") and rg.body_part != kind:
-            flags.append("body_part_conflicts_with_tag")
+            flags.append(ReviewFlag(FlagKind.BODY_PART_CONFLICTS_WITH_TAG))
         return f"{side}{'H' if kind == 'hand' else 'F'}"
 
 
