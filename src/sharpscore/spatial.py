@@ -14,14 +14,29 @@ Imports only numpy and :mod:`sharpscore.schema`.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Spacing", "as_spacing", "to_mm", "to_px", "distance_mm", "BoneFrame", "distal_direction", "bone_frame",
+__all__ = ["Spacing", "SpacingSource", "as_spacing", "to_mm", "to_px", "distance_mm", "BoneFrame", "distal_direction", "bone_frame",
            "SITE_AXES"]
+
+
+class SpacingSource(enum.StrEnum):
+    """Where a radiograph's pixel spacing came from (``Radiograph.spacing_source``)."""
+
+    IMAGER_PIXEL_SPACING = "ImagerPixelSpacing"  # DICOM (0018,1164): at the detector
+    IMAGER_PIXEL_SPACING_ERMF = "ImagerPixelSpacing/ERMF"  # ... divided by the magnification factor
+    PIXEL_SPACING = "PixelSpacing"  # DICOM (0028,0030)
+    HEADER = "header"  # a MetaImage ElementSpacing
+    USER = "user"  # given by the caller (load_radiograph(..., spacing_mm=...))
+    DATASET = "dataset"  # a training source's configured spacing
+    ESTIMATED = "estimated from anatomy"  # from the joint distances of an adult hand or foot
+    PHANTOM = "phantom"  # a rendered phantom (exact)
+    CACHE = "cache"  # a training crop cached at a known spacing
 
 
 class Spacing(NamedTuple):

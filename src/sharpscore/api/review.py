@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..spatial import to_px
+from ..spatial import SpacingSource, to_px
 from .. import schema
 from ..flags import FlagKind, ReviewFlag, needs_review
 from ..jsw import normal_jsw_mm
@@ -104,7 +104,7 @@ def review_flags(rg, location, region_scores, policy: ReviewPolicy | None = None
                                                    depth=policy.physis_depth, min_joints=policy.physis_joints)
         if suspected:
             flags.append(ReviewFlag(FlagKind.OPEN_GROWTH_PLATES, None, f"{n}/{checked}"))
-    if kind == "hand" and location.spacing_mm is not None and location.spacing_source != "estimated from anatomy":
+    if kind == "hand" and location.spacing_mm is not None and location.spacing_source != SpacingSource.ESTIMATED:
         scale = _hand_scale(location.landmarks, location.spacing_mm)
         if scale is not None and scale < policy.min_adult_scale:
             flags.append(ReviewFlag(FlagKind.SMALLER_THAN_ADULT_HAND, None, f"{scale:.2f}"))

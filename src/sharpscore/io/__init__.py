@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import (CorruptImageError, ImageTooLargeError, InputError, NotAFileError, SharpScoreError,
                       UnknownFormatError)
+from ..spatial import SpacingSource
 from .intensity import integer_full_scale, to_unit_range
 from .radiograph import Radiograph
 
@@ -145,7 +146,7 @@ def load_radiograph(source: Source, *, spacing_mm: float | tuple[float, float] |
                                 f"({type(exc).__name__}: {first})") from None
     _finite(rg)
     if spacing_mm is not None:
-        rg.spacing_mm, rg.spacing_source = normalise_spacing(spacing_mm), "user"
+        rg.spacing_mm, rg.spacing_source = normalise_spacing(spacing_mm), SpacingSource.USER
     return rg
 
 
@@ -186,7 +187,7 @@ def _from_array(arr: np.ndarray, *, spacing_mm: Any, max_pixels: int) -> Radiogr
     else:
         raise InputError(f"unsupported array dtype {arr.dtype}")
     spacing = normalise_spacing(spacing_mm) if spacing_mm is not None else None
-    return Radiograph(pixels=pixels, spacing_mm=spacing, spacing_source="user" if spacing else None,
+    return Radiograph(pixels=pixels, spacing_mm=spacing, spacing_source=SpacingSource.USER if spacing else None,
                       source="<array>", format="array", marks=marks)
 
 

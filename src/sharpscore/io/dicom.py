@@ -14,7 +14,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
-from ..spatial import as_spacing
+from ..spatial import SpacingSource, as_spacing
 
 from ..errors import (
     CorruptImageError,
@@ -113,7 +113,7 @@ def dataset_to_radiograph(ds: Dataset, *, source: str = "<pydicom Dataset>", app
     if spacing_mm is not None:
         from . import normalise_spacing  # local import: avoids a cycle at package import time
 
-        spacing, spacing_source = normalise_spacing(spacing_mm), "user"
+        spacing, spacing_source = normalise_spacing(spacing_mm), SpacingSource.USER
 
     ts_name = ""
     if tsuid:
@@ -280,15 +280,15 @@ def _spacing(ds: Dataset, source: str) -> tuple[tuple[float, float] | None, str 
             except (TypeError, ValueError):
                 factor = None
             if factor is not None and 0.5 <= factor <= 3.0:
-                return tuple(as_spacing(spacing).scaled(1 / factor, 1 / factor)), "ImagerPixelSpacing/ERMF"
+                return tuple(as_spacing(spacing).scaled(1 / factor, 1 / factor)), SpacingSource.IMAGER_PIXEL_SPACING_ERMF
             if factor is not None:
                 log.warning("%s: ignoring implausible EstimatedRadiographicMagnificationFactor %s", source, ermf)
-            return spacing, "ImagerPixelSpacing"
+            return spacing, SpacingSource.IMAGER_PIXEL_SPACING
     pixel = ds.get("PixelSpacing")
     if pixel is not None:
         spacing = plausible_spacing(pixel, "PixelSpacing", source)
         if spacing is not None:
-            return spacing, "PixelSpacing"
+            return spacing, SpacingSource.PIXEL_SPACING
     return None, None
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CorruptImageError, ImageTooLargeError, MultiFrameError
+from ..spatial import SpacingSource
 from .intensity import integer_full_scale, to_unit_range
 from .radiograph import Radiograph
 
@@ -50,7 +51,7 @@ def read_metaimage(path: Path, *, max_pixels: int = 100_000_000, **_: Any) -> Ra
         pixels = to_unit_range(arr, low=0.0, high=integer_full_scale(arr))
     else:
         pixels = to_unit_range(arr)
-    return Radiograph(pixels=pixels, spacing_mm=spacing, spacing_source="header" if spacing else None,
+    return Radiograph(pixels=pixels, spacing_mm=spacing, spacing_source=SpacingSource.HEADER if spacing else None,
                       source=str(path), format="mha", metadata={"dtype": str(arr.dtype)})
 
 

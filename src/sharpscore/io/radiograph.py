@@ -19,8 +19,8 @@ class Radiograph:
     Attributes:
         pixels: float32 array (H, W) with values in [0, 1]; bone bright, air dark.
         spacing_mm: physical pixel size ``(row, col)`` in millimetres, or ``None`` when unknown.
-        spacing_source: where the spacing came from (``'ImagerPixelSpacing'``,
-            ``'ImagerPixelSpacing/ERMF'``, ``'PixelSpacing'``, ``'header'``, ``'user'``) or ``None``.
+        spacing_source: where the spacing came from, a :class:`sharpscore.spatial.SpacingSource`
+            (``'ImagerPixelSpacing'``, ``'PixelSpacing'``, ``'user'``, ...) or ``None``.
         body_part: ``'hand'``, ``'foot'`` or ``None`` as stated by the file's tags (never guessed).
         laterality: ``'L'``, ``'R'`` or ``None`` from ImageLaterality, Laterality or descriptions.
         view: projection as tagged (e.g. ``'PA'``, ``'AP'``, ``'LL'``) or ``None``.

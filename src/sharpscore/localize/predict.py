@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..spatial import as_spacing, distance_mm, to_mm, to_px
+from ..spatial import SpacingSource, as_spacing, distance_mm, to_mm, to_px
 from .. import schema
 from ..errors import MultipleRegionsError, NotHandOrFootError
 from ..flags import FlagKind, ReviewFlag
@@ -123,7 +123,7 @@ class Localizer:
         if spacing is None:
             est = estimate_spacing({k: v[:2] for k, v in coarse.items() if v[2] >= LOW_CONFIDENCE}, kind)
             if est is not None:
-                spacing, spacing_source = (est, est), "estimated from anatomy"
+                spacing, spacing_source = (est, est), SpacingSource.ESTIMATED
                 flags.append(ReviewFlag(FlagKind.SPACING_ESTIMATED))
         seeds, demoted = None, {}
         if spacing is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..io.radiograph import Radiograph
+from ..spatial import SpacingSource
 from .primitives import BlobBone, LongBone, Transform
 from .render import Acquisition, _detector, _marker
 
@@ -80,7 +81,7 @@ def render_other(kind: str | None = None, seed: int = 0, spacing_mm: float = 0.5
     pixels = _detector(atten, tf, acq, rng)
     if rng.random() < 0.5:
         _marker(pixels, str(rng.choice(["L", "R"])), tf, _NoAnatomy(), rng)
-    return Radiograph(pixels=np.clip(pixels, 0, 1), spacing_mm=(spacing_mm, spacing_mm), spacing_source="phantom",
+    return Radiograph(pixels=np.clip(pixels, 0, 1), spacing_mm=(spacing_mm, spacing_mm), spacing_source=SpacingSource.PHANTOM,
                       body_part=None, source=f"<phantom other:{kind} seed={seed}>", format="array",
                       metadata={"phantom": True, "kind": kind})
 

@@ -11,6 +11,7 @@ from scipy.ndimage import distance_transform_edt, gaussian_filter, zoom
 
 from .. import schema
 from ..io.radiograph import Radiograph
+from ..spatial import SpacingSource
 from .anatomy import Anatomy, build_anatomy, full_grades
 from .primitives import LongBone, Transform
 from ..config import ConfigModel
@@ -115,7 +116,7 @@ def render(region: str, grades: dict | None = None, seed: int = 0, *,
 
     landmarks = {name: tuple(float(v) for v in tf.apply(anatomy.landmarks[name]))
                  for name in schema.landmarks(kind)}
-    rg = Radiograph(pixels=pixels, spacing_mm=(spacing, spacing), spacing_source="phantom",
+    rg = Radiograph(pixels=pixels, spacing_mm=(spacing, spacing), spacing_source=SpacingSource.PHANTOM,
                     body_part=kind, laterality=schema.region_side(region), view="PA" if kind == "hand" else "DP",
                     source=f"<phantom {region} seed={seed}>", format="array",
                     metadata={"phantom": True, "seed": seed, "osteopenia": osteopenia, "swelling": swelling})

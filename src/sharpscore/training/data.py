@@ -30,6 +30,7 @@ from pydantic import Field
 from .. import schema
 from ..config import ConfigModel
 from ..errors import ConfigError
+from ..spatial import SpacingSource
 from ..io import Radiograph, load_radiograph
 
 __all__ = ["Sample", "PhantomSource", "RA2DreamSource", "LabelmeSource", "LandmarkCSVSource", "ManifestSource",
@@ -65,7 +66,7 @@ class Sample:
     def load(self) -> Radiograph:
         rg = self.loader() if self.loader is not None else load_radiograph(self.path)
         if self.spacing_mm is not None and rg.spacing_mm is None:
-            rg.spacing_mm, rg.spacing_source = tuple(self.spacing_mm), "dataset"
+            rg.spacing_mm, rg.spacing_source = tuple(self.spacing_mm), SpacingSource.DATASET
         return rg
 
 

@@ -13,6 +13,7 @@ from torch.utils.data import Dataset
 from .. import schema
 from ..config import ConfigModel
 from ..errors import MultipleRegionsError, NotHandOrFootError
+from ..spatial import SpacingSource
 from ..io.radiograph import Radiograph
 from .data import Sample
 from .cache import cache_sample
@@ -261,7 +262,7 @@ class LocalizerTask:
         correct, n_region = 0, 0
         for item in dataset.items:
             rg = Radiograph(pixels=item.pixels.astype(np.float32) / 255.0, spacing_mm=(item.mm_per_px,) * 2,
-                            spacing_source="cache", source=item.source)
+                            spacing_source=SpacingSource.CACHE, source=item.source)
             n_region += 1
             try:
                 pred = loc.predict(rg)
