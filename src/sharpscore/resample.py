@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from .spatial import as_spacing
 
-__all__ = ["letterbox_matrix", "crop_matrix", "warp", "warp_points", "shrink", "scale_matrix"]
+__all__ = ["letterbox_matrix", "crop_matrix", "warp", "warp_points", "shrink", "scale_matrix", "ImagePyramid"]
 
 
 def letterbox_matrix(src_hw: tuple[int, int], size: int, *, scale: float = 1.0, rotate_deg: float = 0.0,
@@ -88,6 +88,36 @@ def shrink(img: torch.Tensor, factor: float) -> torch.Tensor:
     size = (max(1, int(round(h / factor))), max(1, int(round(w / factor))))
     return F.interpolate(img.reshape(1, 1, h, w), size=size, mode="bilinear", antialias=True,
                          align_corners=False)[0, 0]
+
+
+class ImagePyramid:
+    """One image and its antialiased downscales (:func:`shrink`), each made once.
+
+    A level is made from the finest level already made rather than from the full image again, so
+    a call that asks for its finest level first reads the full-resolution image once (the
+    localiser's coarse and fine views and the scorer's crops of one film all come from it).
+    ``full_resamples`` counts the reads. Levels are keyed by their factor; ``scale_matrix`` of
+    ``full.shape / level.shape`` maps a level's pixels back to the original's."""
+
+    def __init__(self, pixels: np.ndarray | torch.Tensor):
+        self.full = pixels.float() if isinstance(pixels, torch.Tensor) else torch.from_numpy(
+            np.ascontiguousarray(pixels, dtype=np.float32))
+        self._levels: dict[float, torch.Tensor] = {}
+        self.full_resamples = 0
+
+    def shrunk(self, factor: float) -> torch.Tensor:
+        """The image downscaled by ``factor`` (>= 1; 1 or less: the full image)."""
+        if factor <= 1.0:
+            return self.full
+        key = round(float(factor), 6)
+        level = self._levels.get(key)
+        if level is None:
+            base_factor, base = max(((f, t) for f, t in self._levels.items() if f < key),
+                                    default=(1.0, self.full), key=lambda ft: ft[0])
+            if base is self.full:
+                self.full_resamples += 1
+            level = self._levels[key] = shrink(base, key / base_factor)
+        return level
 
 
 def scale_matrix(factor_x: float, factor_y: float) -> np.ndarray:

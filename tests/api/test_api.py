@@ -116,3 +116,22 @@ def test_provenance_flags_follow_what_the_scorer_has_seen(dicom_patient):
     assert "scorer_never_saw_real_foot" in foot.flags and foot.needs_review
     phantom = sharpscore.score_radiograph(dicom_patient / "P00000-RH.dcm", model="phantom")
     assert "scorer_trained_on_phantoms_only" in phantom.flags and phantom.needs_review
+
+
+def test_one_call_reads_the_full_image_once(scorer, monkeypatch):
+    """The localiser's coarse and fine views and the scorer's crops come from one resampling."""
+    import sharpscore.resample as resample
+    from sharpscore.synth import render
+
+    made = []
+    real = resample.ImagePyramid.__init__
+
+    def tracking(self, pixels):
+        real(self, pixels)
+        made.append(self)
+
+    monkeypatch.setattr(resample.ImagePyramid, "__init__", tracking)
+    rg = render("LH", seed=5).radiograph
+    scorer.score(rg, explain=True)
+    assert len(made) == 1
+    assert made[0].full_resamples == 1

@@ -76,6 +76,7 @@ def test_ddp_on_gloo_with_two_processes(tmp_path, tiny_cohort):
 
 def test_wider_wrist_crops_are_trained_and_used(tmp_path, tiny_cohort):
     from sharpscore.localize.predict import Localizer
+    from sharpscore.resample import ImagePyramid
     from sharpscore.training.localizer_task import LocalizerDataset, LocalizerTask
     from sharpscore.localize.template import WRIST
     from sharpscore.training.data import load_samples
@@ -99,8 +100,8 @@ def test_wider_wrist_crops_are_trained_and_used(tmp_path, tiny_cohort):
     sizes = []
     net.fine = lambda x: (sizes.append(x.shape[-1]), torch.zeros(x.shape[0], 32, *x.shape[-2:]))[1]
     coarse = {n: (100.0, 100.0, 1.0) for n in ("mcp2", "pip2", *WRIST)}
-    loc._refine(torch.rand(300, 300), (0.2, 0.2), coarse, "hand")
+    loc._refine(ImagePyramid(torch.rand(300, 300)), (0.2, 0.2), coarse, "hand")
     assert sorted(sizes) == [32, 48]
     sizes.clear()
-    loc._refine(torch.rand(300, 300), (0.2, 0.2), {"mtp1": (100.0, 100.0, 1.0)}, "foot")
+    loc._refine(ImagePyramid(torch.rand(300, 300)), (0.2, 0.2), {"mtp1": (100.0, 100.0, 1.0)}, "foot")
     assert sizes == [32]

@@ -11,8 +11,9 @@ import torch
 
 from .. import schema
 from ..errors import InputError, SharpScoreError
-from .results import PatientScore, RadiographScore
 from ..flags import FlagKind, ReviewFlag, needs_review
+from ..resample import ImagePyramid
+from .results import PatientScore, RadiographScore
 from .review import ReviewPolicy, provenance_flags, review_flags
 
 __all__ = ["Scorer", "score_radiograph", "score_patient"]
@@ -52,12 +53,21 @@ class Scorer:
         self.model_info = {"scorer": str(model), "localizer": str(localizer)}
 
     # ---------------------------------------------------------------------------------------------
+    def _pyramid(self, rg) -> ImagePyramid:
+        """The film's resampling pyramid, shared by the localiser, the scorer and explain. With a
+        known spacing the scorer's (finest) level is made first, so the full image is read once."""
+        pyr = ImagePyramid(rg.pixels)
+        if rg.spacing_mm is not None:
+            pyr.shrunk(self.joint_scorer.spec.cache_mm_per_px / min(rg.spacing_mm))
+        return pyr
+
     def _locate(self, source: Any, landmarks: Any = None, region: str | None = None):
         from ..io import load_radiograph
 
         rg = load_radiograph(source)
+        pyr = self._pyramid(rg)
         if landmarks is None:
-            loc = self.localizer.predict(rg)
+            loc = self.localizer.predict(rg, pyramid=pyr)
         else:
             from .landmarks import apply_reader_landmarks
 
@@ -65,9 +75,9 @@ class Scorer:
         if loc.spacing_mm is None:
             raise InputError(f"{rg.source}: pixel spacing unknown and not estimable from the anatomy; pass "
                              "spacing_mm to load_radiograph")
-        return rg, loc
+        return rg, loc, pyr
 
-    def _result(self, rg, loc, region_scores, explain: bool) -> RadiographScore:
+    def _result(self, rg, loc, region_scores, explain: bool, pyramid: ImagePyramid | None = None) -> RadiographScore:
         from ..jsw import measure_jsw
 
         spaces = measure_jsw(rg.pixels, loc.landmarks, loc.spacing_mm, loc.region)
@@ -84,16 +94,17 @@ class Scorer:
                               source=rg.source, spacing_mm=loc.spacing_mm, spacing_source=loc.spacing_source,
                               model=dict(self.model_info), radiograph=rg, region_scores=region_scores)
         if explain:
-            self._explain(res)
+            self._explain(res, pyramid)
         return res
 
-    def _explain(self, res: RadiographScore) -> None:
+    def _explain(self, res: RadiographScore, pyramid: ImagePyramid | None = None) -> None:
         from ..scoring.model import head_for, site_index
         from ..scoring.predict import _normalise, prepare_image, site_crops
         from .explain import joint_gradcam
 
         js = self.joint_scorer
-        small, spacing, to_small = prepare_image(res.radiograph.pixels, res.spacing_mm, js.spec.cache_mm_per_px)
+        small, spacing, to_small = prepare_image(pyramid if pyramid is not None else res.radiograph.pixels,
+                                                 res.spacing_mm, js.spec.cache_mm_per_px)
         lm = {k: tuple((to_small @ np.array([v[0], v[1], 1.0]))[:2]) for k, v in res.landmarks.items()}
         names = [j.site for j in res.joints]
         kind = schema.region_kind(res.region)
@@ -117,9 +128,9 @@ class Scorer:
         Raises:
             sharpscore.errors.InputError: unreadable file, not a hand or foot, two hands on one film, ...
         """
-        rg, loc = self._locate(source, landmarks, region)
-        rs = self.joint_scorer.score(rg.pixels, loc.spacing_mm, loc.landmarks, loc.region)
-        return self._result(rg, loc, rs, explain)
+        rg, loc, pyr = self._locate(source, landmarks, region)
+        rs = self.joint_scorer.score(pyr, loc.spacing_mm, loc.landmarks, loc.region)
+        return self._result(rg, loc, rs, explain, pyr)
 
     def score_many(self, sources: Iterable[Any], *, batch_size: int = 16, explain: bool = False,
                    errors: str = "raise") -> list[RadiographScore | SharpScoreError]:
@@ -132,22 +143,22 @@ class Scorer:
         batch: list[tuple] = []
 
         def flush() -> None:
-            scores = self.joint_scorer.score_many([(rg.pixels, loc.spacing_mm, loc.landmarks, loc.region)
-                                                   for _, rg, loc in batch])
-            for (i, rg, loc), rs in zip(batch, scores):
-                out[i] = self._result(rg, loc, rs, explain)
+            scores = self.joint_scorer.score_many([(pyr, loc.spacing_mm, loc.landmarks, loc.region)
+                                                   for _, rg, loc, pyr in batch])
+            for (i, rg, loc, pyr), rs in zip(batch, scores):
+                out[i] = self._result(rg, loc, rs, explain, pyr)
             batch.clear()
 
         for src in sources:
             out.append(None)  # type: ignore[arg-type]
             try:
-                rg, loc = self._locate(src)
+                rg, loc, pyr = self._locate(src)
             except SharpScoreError as exc:
                 if errors == "raise":
                     raise
                 out[-1] = exc
                 continue
-            batch.append((len(out) - 1, rg, loc))
+            batch.append((len(out) - 1, rg, loc, pyr))
             if len(batch) >= batch_size:
                 flush()
         if batch:

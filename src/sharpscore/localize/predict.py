@@ -16,7 +16,7 @@ from ..errors import MultipleRegionsError, NotHandOrFootError
 from ..flags import FlagKind, ReviewFlag
 from ..io.radiograph import Radiograph
 from .decode import decode_heatmaps
-from ..resample import crop_matrix, letterbox_matrix, scale_matrix, shrink, warp
+from ..resample import ImagePyramid, crop_matrix, letterbox_matrix, scale_matrix, shrink, warp
 from .geometry import CHANNELS, channel_index, estimate_spacing, kind_channels
 from .model import LocalizerNet, LocalizerSpec
 from .shape_check import ShapeCheck, check_shape
@@ -90,17 +90,19 @@ class Localizer:
         self.net.to(self.device)
 
     @torch.inference_mode()
-    def predict(self, rg: Radiograph, *, refine: bool = True) -> JointLocations:
+    def predict(self, rg: Radiograph, *, refine: bool = True, pyramid: ImagePyramid | None = None) -> JointLocations:
+        """Locate the joints of ``rg``. ``pyramid``: the film's :class:`~sharpscore.resample.ImagePyramid`
+        when the caller resamples it for other stages too (made here otherwise)."""
         from .._threads import adapt_threads
 
         if self.device.type == "cpu":
             adapt_threads()  # the cores other processes leave free: oversubscribed threads wait on each other
         spec = self.spec
-        img = torch.from_numpy(np.ascontiguousarray(rg.pixels, dtype=np.float32))
-        h, w = img.shape
+        img = pyramid if pyramid is not None else ImagePyramid(rg.pixels)
+        h, w = img.full.shape
         # Coarse stage: antialiased shrink, then letterbox to the network's input.
         f = max(1.0, max(h, w) / (1.5 * spec.coarse_size))
-        small = shrink(img, f)
+        small = img.shrunk(f)
         fy, fx = h / small.shape[0], w / small.shape[1]
         m_small = letterbox_matrix(tuple(small.shape), spec.coarse_size)
         coarse_in = warp(small, m_small[None], spec.coarse_size).to(self.device)
@@ -158,11 +160,11 @@ class Localizer:
         return JointLocations(region=region, landmarks=landmarks, evidence=evidence,
                               spacing_mm=spacing, spacing_source=spacing_source, flags=flags, radiograph=rg)
 
-    def _refine(self, img: torch.Tensor, spacing: tuple[float, float], coarse: dict, kind: str) -> dict:
+    def _refine(self, img: ImagePyramid, spacing: tuple[float, float], coarse: dict, kind: str) -> dict:
         spec = self.spec
         f = max(1.0, spec.fine_mm_per_px / min(spacing))
-        work = shrink(img, f)
-        fy, fx = img.shape[0] / work.shape[0], img.shape[1] / work.shape[1]
+        work = img.shrunk(f)
+        fy, fx = img.full.shape[0] / work.shape[0], img.full.shape[1] / work.shape[1]
         work_spacing = as_spacing(spacing).scaled(fy, fx)
         to_work = np.linalg.inv(scale_matrix(fx, fy))
         back = scale_matrix(fx, fy)
@@ -188,7 +190,7 @@ class Localizer:
                 refined[n] = (float(p[0]), float(p[1]), c)
         return {n: refined[n] for n in coarse}
 
-    def _shape_pass(self, img: torch.Tensor, spacing, landmarks: dict, kind: str, flags: list[ReviewFlag], *,
+    def _shape_pass(self, img: ImagePyramid, spacing, landmarks: dict, kind: str, flags: list[ReviewFlag], *,
                     refine: bool = True) -> tuple[dict, ShapeCheck | None]:
         """Check the digit joints against the real-anatomy shape model. A joint implausible given the
         others, or found with low confidence, is searched again where the model puts it; found there
@@ -226,7 +228,7 @@ class Localizer:
                     out[n] = (*landmarks[n][:2], min(landmarks[n][2], 0.2))
         return out, shape
 
-    def _second_wrist_pass(self, img: torch.Tensor, spacing, landmarks: dict, kind: str) -> dict:
+    def _second_wrist_pass(self, img: ImagePyramid, spacing, landmarks: dict, kind: str) -> dict:
         """Refit the template to the finger joints and the wrist sites found so far (dropping
         outliers); a wrist site found far from where its neighbours put it is searched again there,
         the others are re-centred on their first find."""

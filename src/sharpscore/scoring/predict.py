@@ -11,7 +11,7 @@ import torch
 
 from ..spatial import as_spacing
 from .. import schema
-from ..resample import scale_matrix, shrink, warp
+from ..resample import ImagePyramid, scale_matrix, warp
 from .distribution import credible_interval, expected_value, most_likely, sum_distribution
 from .geometry import distal_direction, site_crop_matrix
 from .model import HEADS, ScorerNet, ScorerSpec, head_for, site_index
@@ -80,11 +80,15 @@ class RegionScores:
         raise KeyError(site)
 
 
-def prepare_image(pixels: np.ndarray | torch.Tensor, spacing_mm: tuple[float, float], mm_per_px: float):
-    """Shrink to about ``mm_per_px`` as training did; returns (image, its spacing, original->image matrix)."""
-    img = pixels if isinstance(pixels, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(pixels, np.float32))
+def prepare_image(pixels: np.ndarray | torch.Tensor | ImagePyramid, spacing_mm: tuple[float, float],
+                  mm_per_px: float):
+    """Shrink to about ``mm_per_px`` as training did; returns (image, its spacing, original->image
+    matrix). ``pixels`` may be the film's :class:`~sharpscore.resample.ImagePyramid` (shared with
+    the localiser)."""
+    pyr = pixels if isinstance(pixels, ImagePyramid) else ImagePyramid(pixels)
     f = max(1.0, mm_per_px / min(spacing_mm))
-    small = shrink(img.float(), f)
+    small = pyr.shrunk(f)
+    img = pyr.full
     fy, fx = img.shape[-2] / small.shape[-2], img.shape[-1] / small.shape[-1]
     return small, as_spacing(spacing_mm).scaled(fy, fx), np.linalg.inv(scale_matrix(fx, fy))
 
@@ -185,7 +189,8 @@ class JointScorer:
         """Score every site of one hand or foot.
 
         Args:
-            pixels: the radiograph (H, W), bone bright, in [0, 1].
+            pixels: the radiograph (H, W), bone bright, in [0, 1] (or its
+                :class:`~sharpscore.resample.ImagePyramid`).
             spacing_mm: (row, column) pixel size.
             landmarks: ``{site: (x_px, y_px[, confidence])}`` in ``pixels``' frame.
             region: 'LH', 'RH', 'LF' or 'RF'.
