@@ -20,6 +20,7 @@ __all__ = [
     "DecoderMissingError",
     "ImageTooLargeError",
     "NotHandOrFootError",
+    "InvertedImageError",
     "MultipleRegionsError",
     "VisitMismatchError",
     "ModelError",
@@ -83,6 +84,10 @@ class ImageTooLargeError(InputError):
 
 class NotHandOrFootError(InputError):
     """The radiograph is not a hand or foot film sharpscore was trained for (chest, hip, leg ...)."""
+
+
+class InvertedImageError(InputError):
+    """The film reads as a negative (bone darker than the soft tissue beside it)."""
 
 
 class MultipleRegionsError(UnsupportedImageError):

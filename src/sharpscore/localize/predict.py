@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,13 +13,14 @@ import torch
 
 from ..spatial import SpacingSource, as_spacing, distance_mm, to_mm, to_px
 from .. import schema
-from ..errors import MultipleRegionsError, NotHandOrFootError
+from ..errors import InvertedImageError, MultipleRegionsError, NotHandOrFootError
 from ..flags import FlagKind, ReviewFlag
 from ..io.radiograph import Radiograph
 from .decode import decode_heatmaps
 from ..resample import ImagePyramid, crop_matrix, letterbox_matrix, scale_matrix, shrink, warp
 from .geometry import CHANNELS, channel_index, estimate_spacing, kind_channels
 from .model import LocalizerNet, LocalizerSpec
+from .polarity import looks_inverted
 from .shape_check import ShapeCheck, check_shape
 from .template import ANCHORS, WRIST, fit_template, wrist_from_fingers
 
@@ -90,7 +92,8 @@ class Localizer:
         self.net.to(self.device)
 
     @torch.inference_mode()
-    def predict(self, rg: Radiograph, *, refine: bool = True, pyramid: ImagePyramid | None = None) -> JointLocations:
+    def predict(self, rg: Radiograph, *, refine: bool = True, pyramid: ImagePyramid | None = None,
+                _polarity: bool = True) -> JointLocations:
         """Locate the joints of ``rg``. ``pyramid``: the film's :class:`~sharpscore.resample.ImagePyramid`
         when the caller resamples it for other stages too (made here otherwise)."""
         from .._threads import adapt_threads
@@ -153,12 +156,36 @@ class Localizer:
         shape = None
         if spacing is not None:
             landmarks, shape = self._shape_pass(img, spacing, landmarks, kind, flags, refine=refine)
+        if _polarity and spacing is not None:
+            self._check_polarity(rg, landmarks, spacing, kind, refine)
         for name, (_, _, c) in landmarks.items():
             if c < LOW_CONFIDENCE:
                 flags.append(ReviewFlag(FlagKind.LOW_CONFIDENCE, name))
         region = self._side(kind, landmarks, rg, flags, shape)
         return JointLocations(region=region, landmarks=landmarks, evidence=evidence,
                               spacing_mm=spacing, spacing_source=spacing_source, flags=flags, radiograph=rg)
+
+    def _check_polarity(self, rg: Radiograph, landmarks: dict, spacing, kind: str, refine: bool) -> None:
+        """Refuse a negative film: its phalanges read darker than what lies beside them, either at
+        confidently located joints, or at unsure ones when the negated film is then a confidently
+        located hand or foot whose phalanges read bright (:mod:`.polarity`)."""
+        inverted = looks_inverted(rg.pixels, landmarks, spacing, kind)
+        if not inverted and looks_inverted(rg.pixels, landmarks, spacing, kind, min_confidence=0.0):
+            negated = dataclasses.replace(rg, pixels=np.ascontiguousarray(1.0 - rg.pixels), marks=None)
+            try:
+                other = self.predict(negated, refine=refine, _polarity=False)
+            except (NotHandOrFootError, MultipleRegionsError):
+                other = None
+            if other is not None and other.spacing_mm is not None:
+                conf = float(np.median([v[2] for v in other.landmarks.values()]))
+                kind2 = schema.region_kind(other.region)
+                inverted = conf >= LOW_CONFIDENCE and not looks_inverted(negated.pixels, other.landmarks,
+                                                                         other.spacing_mm, kind2)
+        if inverted:
+            raise InvertedImageError(
+                f"{rg.source}: the film looks inverted (its phalanges are darker than the tissue beside "
+                "them); sharpscore needs bone bright. Invert the image, or check the DICOM "
+                "PhotometricInterpretation / Presentation LUT Shape")
 
     def _refine(self, img: ImagePyramid, spacing: tuple[float, float], coarse: dict, kind: str) -> dict:
         spec = self.spec
