@@ -150,8 +150,8 @@ def provenance_flags(joint_scorer, region: str) -> list[ReviewFlag]:
     - ``scorer_trained_on_phantoms_only``: no real film at all (review);
     - ``scorer_never_saw_real_<kind>``: real films of other kinds only, e.g. feet (review);
     - ``scorer_real_films_simulated_disease``: real films of this kind, healthy with disease drawn in
-      (review: grades not yet checked against readers on real RA films, and measured to over-call
-      finger JSN on a real adult hand; see the model card);
+      (review: grades not yet checked against readers on real RA films, and a healthy real adult
+      hand still scores about 14, mostly at the wrist; see the model card);
     - nothing: a cohort scored by readers.
     """
     real = dict(getattr(joint_scorer, "real_films", {}) or {})

@@ -1,0 +1,41 @@
+"""The shipped scorer on real films it never saw (skips without ../shared): healthy joints at an
+adult's joint-space width read as healthy, and the real adult hand has no over-called joint."""
+
+import csv
+
+import numpy as np
+import pytest
+
+from shared_data import shared_path
+from sharpscore.io import Radiograph, load_radiograph
+from sharpscore.synth.edit import edit_radiograph
+
+FINGERS = ["pip2", "pip3", "pip4", "pip5", "mcp2", "mcp3", "mcp4", "mcp5"]
+
+
+def _dha(image_id: str):
+    root = shared_path("dha-hands")
+    lm = {}
+    with open(root / "landmarks.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["image_id"] == image_id and row["landmark"] in FINGERS:
+                lm[row["landmark"]] = (float(row["x_px"]), float(row["y_px"]))
+    return load_radiograph(root / "images" / f"{image_id}.jpg", spacing_mm=0.108075), lm
+
+
+@pytest.mark.parametrize("image_id", ["3144", "3206"])  # held-out test films of configs/scorer-real.yaml
+def test_healthy_joints_at_adult_width_read_as_healthy(scorer, image_id):
+    rg, lm = _dha(image_id)
+    ed = edit_radiograph(rg.pixels, lm, rg.spacing_mm, "LH", {}, seed=0, jsn_reference="adult")
+    res = scorer.score(Radiograph(pixels=ed.pixels, spacing_mm=rg.spacing_mm, source=f"{image_id}-adult"))
+    jsn = [res.joint(s).jsn for s in FINGERS]
+    assert max(res.joint(s).jsn_grade for s in FINGERS) <= 1, jsn
+    assert float(np.sum(jsn)) < 2.0, jsn
+
+
+def test_the_real_adult_hand_has_no_overcalled_joint(scorer):
+    res = scorer.score(shared_path("dicom", "NM_Kakadu44_SOTmarkerincons.dcm"))
+    grades = {(j.site, m): getattr(j, f"{m}_grade") for j in res.joints for m in ("erosion", "jsn")
+              if getattr(j, f"{m}_grade") is not None}
+    assert max(grades.values()) <= 2, {k: v for k, v in grades.items() if v > 2}
+    assert res.total < 20
