@@ -46,7 +46,7 @@ def read_reader_landmarks(landmarks: Any, kind: str | None = None) -> dict[str, 
     return out
 
 
-def apply_reader_landmarks(localizer, rg, landmarks: Any, region: str | None = None):
+def apply_reader_landmarks(localizer, rg, landmarks: Any, region: str | None = None, *, pyramid=None):
     """The localiser's result with the reader's landmarks in place (confidence 1). When the
     localiser refuses the film and ``region`` is given, only the reader's sites are used."""
     from ..localize.predict import JointLocations
@@ -54,7 +54,7 @@ def apply_reader_landmarks(localizer, rg, landmarks: Any, region: str | None = N
     if region is not None and region not in schema.REGIONS:
         raise InputError(f"region must be one of {', '.join(schema.REGIONS)}, not {region!r}")
     try:
-        loc = localizer.predict(rg)
+        loc = localizer.predict(rg, pyramid=pyramid)
     except (NotHandOrFootError, MultipleRegionsError):
         if region is None:  # the reader says what the film is; otherwise the refusal stands
             raise

@@ -71,7 +71,7 @@ class Scorer:
         else:
             from .landmarks import apply_reader_landmarks
 
-            loc = apply_reader_landmarks(self.localizer, rg, landmarks, region)
+            loc = apply_reader_landmarks(self.localizer, rg, landmarks, region, pyramid=pyr)
         if loc.spacing_mm is None:
             raise InputError(f"{rg.source}: pixel spacing unknown and not estimable from the anatomy; pass "
                              "spacing_mm to load_radiograph")

@@ -118,6 +118,12 @@ def site_crops(image: torch.Tensor, spacing_mm: tuple[float, float], landmarks: 
     return crops
 
 
+# A joint crop whose intensity SD (film units, 0-1) is below this shows no structure to grade (a blank
+# or burnt-out region): it is out of distribution whatever its features say. Half the flattest of 552
+# real and phantom joint crops (DHA hands, the adult DICOM, phantoms: 0.0205; a development check).
+FLAT_CROP_SD = 0.01
+
+
 def _normalise(crops: torch.Tensor) -> torch.Tensor:
     """Per-crop standardisation: exposure and processing differ between films and sites."""
     mean = crops.mean(dim=(-2, -1), keepdim=True)
@@ -232,13 +238,16 @@ class JointScorer:
             probs = {m: q / views for m, q in probs.items()}
             feats = logits["features"][start:start + n].numpy()  # the untransformed view's
             dist = ood.score(feats, [schema.site(kind, s).family for s in names]) if ood is not None and n else None
-            scores = self.region_scores(kind, region, names, probs, ood=dist)
+            flat = (crops[start:start + n, 0].std(dim=(-2, -1)) < FLAT_CROP_SD).numpy()
+            scores = self.region_scores(kind, region, names, probs, ood=dist, flat=flat)
             scores.features = feats
             results.append(scores)
         return results
 
     def region_scores(self, kind: str, region: str, names: list[str], probs: dict[str, np.ndarray],
-                      ood: np.ndarray | None = None) -> RegionScores:
+                      ood: np.ndarray | None = None, flat: np.ndarray | None = None) -> RegionScores:
+        """Joint and region scores from grade probabilities; ``ood``: each crop's feature distance,
+        ``flat``: crops with no structure (``FLAT_CROP_SD``); either makes a joint out of distribution."""
         joints, dists = [], {"erosion": [], "jsn": []}
         detector = self.calibration.get("ood")
         for i, name in enumerate(names):
@@ -248,6 +257,8 @@ class JointScorer:
                 js.ood = float(ood[i])
                 js.out_of_distribution = bool(detector is not None and detector.threshold is not None
                                               and ood[i] > detector.threshold)
+            if flat is not None and flat[i]:
+                js.out_of_distribution = True
             for measure in ("erosion", "jsn"):
                 top = site.max_for(measure)
                 if top == 0:

@@ -111,33 +111,8 @@ class Trainer:
     def _fit(self) -> TrainResult:
         cfg = self.config
         seed_everything(cfg.seed, cfg.deterministic)
-        samples = load_samples(cfg.data.sources)
-        if not samples:
-            raise ConfigError("the configured data sources hold no samples")
-        train_s, val_s = split_samples(samples, cfg.data.val_fraction, cfg.seed, folds=cfg.data.folds,
-                                       fold=cfg.data.fold)
-        if cfg.data.max_train_samples:
-            train_s = train_s[: cfg.data.max_train_samples]
-        if cfg.data.max_val_samples:
-            val_s = val_s[: cfg.data.max_val_samples]
-        log.info("training on %d samples, validating on %d", len(train_s), len(val_s))
-        train_ds, val_ds = self.task.datasets(train_s, val_s)
-
-        model = self.task.build_model().to(self.device)
-        if cfg.init:
-            self._load_init(model, cfg.init)
-        if cfg.freeze:
-            frozen = [n for n, p in model.named_parameters() if any(n.startswith(f) for f in cfg.freeze)]
-            if not frozen:
-                raise ConfigError(f"freeze: no parameter name starts with any of {cfg.freeze}")
-            for n, p in model.named_parameters():
-                if n in frozen:
-                    p.requires_grad_(False)
-            log.info("froze %d parameter tensors (%s)", len(frozen), ", ".join(cfg.freeze))
-        if self.distributed:
-            model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[self.device] if self.device.type == "cuda"
-                                                              else None)
-        core = model.module if self.distributed else model
+        train_ds, val_ds = self._datasets()
+        model, core = self._model()
         optimizer = self._optimizer(model)
         sampler = DistributedSampler(train_ds, num_replicas=self.world, rank=self.rank, shuffle=True, seed=cfg.seed) \
             if self.distributed else None
@@ -159,7 +134,6 @@ class Trainer:
             dump_config(cfg, self.out / "config.yaml")
             atomic_write_text(self.out / "versions.json", json.dumps(library_versions(), indent=2) + "\n")
         writer = self._tensorboard()
-        from tqdm.auto import tqdm
 
         for epoch in range(state["epoch"], cfg.epochs):
             model.train()
@@ -168,52 +142,13 @@ class Trainer:
             if hasattr(train_ds, "set_epoch"):
                 train_ds.set_epoch(epoch)
             t0 = time.perf_counter()
-            sums: dict[str, float] = {}
-            bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step", disable=not self.is_main,
-                       leave=False, mininterval=2)
-            for i, batch in enumerate(loader):
-                if i >= steps:
-                    break
-                batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
-                optimizer.zero_grad(set_to_none=True)
-                with torch.autocast(device_type=self.device.type, enabled=use_amp):
-                    loss, parts = self.task.loss(model, batch)
-                if not torch.isfinite(loss):
-                    raise ModelError(f"loss became {float(loss)} at epoch {epoch + 1}, step {i + 1}; "
-                                     "lower optimizer.lr or check the data")
-                scaler.scale(loss).backward()
-                if cfg.grad_clip:
-                    scaler.unscale_(optimizer)
-                    groups = core.clip_groups() if hasattr(core, "clip_groups") else {"all": list(model.parameters())}
-                    for params in groups.values():
-                        torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-                scaler.step(optimizer)
-                scaler.update()
-                scheduler.step()
-                sums["loss"] = sums.get("loss", 0.0) + loss.item()
-                for k, v in parts.items():
-                    sums[k] = sums.get(k, 0.0) + v
-                bar.update()
-                bar.set_postfix(loss=f"{sums['loss'] / (i + 1):.4f}")
-            bar.close()
+            sums = self._train_epoch(epoch, model, core, loader, steps, optimizer, scheduler, scaler, use_amp)
             row: dict[str, Any] = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"],
                                    **{f"train_{k}": v / max(steps, 1) for k, v in sums.items()}}
             if val_ds is not None and self.is_main:
                 row.update(self.task.validate(core, val_ds))
             row["seconds"] = round(time.perf_counter() - t0, 1)
-            state["epoch"] = epoch + 1
-            improved = False
-            value = row.get(metric)
-            if value is not None and math.isfinite(value):
-                if state["best"] is None or (value < state["best"] if mode == "min" else value > state["best"]):
-                    state.update(best=value, best_epoch=epoch + 1, stale=0)
-                    improved = True
-                else:
-                    state["stale"] += 1
-            elif val_ds is None or state["best_epoch"] is None:
-                improved = True  # no usable validation yet: the latest model is the best we know
-                state.update(best_epoch=epoch + 1)
-            state["history"].append(row)
+            improved = _record_epoch(state, row, metric, mode, validated=val_ds is not None)
             if self.is_main:
                 self._log(row, writer)
                 self._checkpoint(ckpt_dir / "last.pt", core, optimizer, scheduler, scaler, gen, state)
@@ -231,6 +166,78 @@ class Trainer:
             dist.barrier()
         return TrainResult(best_metric=state["best"], best_epoch=state["best_epoch"], epochs_run=state["epoch"],
                            best_path=str(self.out / "best.pt"), history=state["history"], monitor=metric)
+
+    # -- the steps of a run ----------------------------------------------------------------------
+    def _datasets(self):
+        """The configured samples, split at patient level, as the task's train and validation datasets."""
+        cfg = self.config
+        samples = load_samples(cfg.data.sources)
+        if not samples:
+            raise ConfigError("the configured data sources hold no samples")
+        train_s, val_s = split_samples(samples, cfg.data.val_fraction, cfg.seed, folds=cfg.data.folds,
+                                       fold=cfg.data.fold)
+        if cfg.data.max_train_samples:
+            train_s = train_s[: cfg.data.max_train_samples]
+        if cfg.data.max_val_samples:
+            val_s = val_s[: cfg.data.max_val_samples]
+        log.info("training on %d samples, validating on %d", len(train_s), len(val_s))
+        return self.task.datasets(train_s, val_s)
+
+    def _model(self) -> tuple[torch.nn.Module, torch.nn.Module]:
+        """The task's network on the device, initialised and frozen as configured; returns the model
+        to train (wrapped for distributed runs) and the bare network."""
+        cfg = self.config
+        model = self.task.build_model().to(self.device)
+        if cfg.init:
+            self._load_init(model, cfg.init)
+        if cfg.freeze:
+            frozen = [n for n, p in model.named_parameters() if any(n.startswith(f) for f in cfg.freeze)]
+            if not frozen:
+                raise ConfigError(f"freeze: no parameter name starts with any of {cfg.freeze}")
+            for n, p in model.named_parameters():
+                if n in frozen:
+                    p.requires_grad_(False)
+            log.info("froze %d parameter tensors (%s)", len(frozen), ", ".join(cfg.freeze))
+        if self.distributed:
+            model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[self.device] if self.device.type == "cuda"
+                                                              else None)
+        return model, (model.module if self.distributed else model)
+
+    def _train_epoch(self, epoch: int, model, core, loader, steps: int, optimizer, scheduler, scaler,
+                     use_amp: bool) -> dict[str, float]:
+        """One pass over the training data; returns the summed loss and loss parts."""
+        from tqdm.auto import tqdm
+
+        cfg = self.config
+        sums: dict[str, float] = {}
+        bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="step", disable=not self.is_main,
+                   leave=False, mininterval=2)
+        for i, batch in enumerate(loader):
+            if i >= steps:
+                break
+            batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast(device_type=self.device.type, enabled=use_amp):
+                loss, parts = self.task.loss(model, batch)
+            if not torch.isfinite(loss):
+                raise ModelError(f"loss became {float(loss)} at epoch {epoch + 1}, step {i + 1}; "
+                                 "lower optimizer.lr or check the data")
+            scaler.scale(loss).backward()
+            if cfg.grad_clip:
+                scaler.unscale_(optimizer)
+                groups = core.clip_groups() if hasattr(core, "clip_groups") else {"all": list(model.parameters())}
+                for params in groups.values():
+                    torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            sums["loss"] = sums.get("loss", 0.0) + loss.item()
+            for k, v in parts.items():
+                sums[k] = sums.get(k, 0.0) + v
+            bar.update()
+            bar.set_postfix(loss=f"{sums['loss'] / (i + 1):.4f}")
+        bar.close()
+        return sums
 
     # -------------------------------------------------------------------------------------------
     def _optimizer(self, model: torch.nn.Module) -> torch.optim.Optimizer:
@@ -338,6 +345,25 @@ class Trainer:
             log.warning("tensorboard is not installed (pip install tensorboard); logging to metrics.csv only")
             return None
         return SummaryWriter(str(self.out / "tensorboard"))
+
+
+def _record_epoch(state: dict, row: dict, metric: str, mode: str, *, validated: bool) -> bool:
+    """Add an epoch's ``row`` to the run ``state`` (best value and epoch, epochs without
+    improvement, history); returns whether this epoch's model is the best so far."""
+    state["epoch"] = row["epoch"]
+    improved = False
+    value = row.get(metric)
+    if value is not None and math.isfinite(value):
+        if state["best"] is None or (value < state["best"] if mode == "min" else value > state["best"]):
+            state.update(best=value, best_epoch=row["epoch"], stale=0)
+            improved = True
+        else:
+            state["stale"] += 1
+    elif not validated or state["best_epoch"] is None:
+        improved = True  # no usable validation yet: the latest model is the best we know
+        state.update(best_epoch=row["epoch"])
+    state["history"].append(row)
+    return improved
 
 
 def _worker_init(worker_id: int) -> None:
