@@ -146,7 +146,7 @@ def test_default_outputs_carry_no_dicom_identifiers(scorer, tmp_path):
     study = "1.2.826.0.1.3680043.8.498.99999"
     write_dicom(d / "IM1", px, spacing_mm=0.12, patient_id="SECRET-ID-7", patient_name="DOE^JANE", study_uid=study)
     out = tmp_path / "out"
-    score_cohort([d], out, scorer=scorer, progress=False, formats=("json", "csv", "png"))
+    score_cohort([d], out, scorer=scorer, progress=False, formats=("json", "csv", "png", "html"))
     for f in out.rglob("*"):
         if f.is_file() and f.name != ".pseudonym-salt":
             data = f.read_bytes()
@@ -210,3 +210,25 @@ def test_threads_option(jpeg_patient, scorer, tmp_path):
     assert a.scored == b.scored == 1
     with pytest.raises(InputError, match="threads"):
         score_cohort([film], tmp_path / "c", scorer=scorer, progress=False, threads=0)
+
+
+def test_html_report_per_patient(dicom_patient, scorer, tmp_path):
+    """One self-contained report per patient: every scored region with its embedded overlay and a
+    row per joint, the patient totals and intervals of scores.csv, the review state and the models."""
+    import csv
+    import re
+
+    out = tmp_path / "out"
+    score_cohort([dicom_patient], out, scorer=scorer, progress=False, formats=("json", "csv", "html"), salt="x")
+    rows = list(csv.DictReader((out / "scores.csv").open()))
+    reports = sorted((out / "reports").glob("*.html"))
+    assert len(reports) == len(rows) == 1
+    text = reports[0].read_text()
+    row = rows[0]
+    assert row["Patient_ID"] in text
+    assert text.count("data:image/png;base64,") == 4  # LH, RH, LF, RF overlays
+    assert f"{float(row['Overall_Tol']):.1f}" in text
+    assert f"[{float(row['Overall_Tol_lo']):.1f}, {float(row['Overall_Tol_hi']):.1f}]" in text
+    assert len(re.findall(r"<tr( class='flagged')?><td class='l'>(mcp2|mtp1)</td>", text)) == 4
+    assert ("A reader must review" in text) == (row["needs_review"] == "1")
+    assert "Research use only" in text and "scorer default" in text

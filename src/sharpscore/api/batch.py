@@ -35,7 +35,7 @@ __all__ = ["find_inputs", "score_cohort", "CohortSummary", "FORMATS"]
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("json", "csv", "png", "sr")
+FORMATS = ("json", "csv", "png", "sr", "html")
 _RA2_NAME = re.compile(r"^(?P<pid>.+)-(?P<region>LH|RH|LF|RF)$")
 _KNOWN_EXT = {".dcm", ".dicom", ".ima", ".jpg", ".jpeg", ".png", ".mha"}
 # Files that sit beside radiographs and are never radiographs: skipped inside folders. Anything else
@@ -249,7 +249,8 @@ def _score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, 
     if not files:
         raise InputError(f"no radiographs found in {', '.join(map(str, paths))}")
     reader = _reader_landmarks(files, landmarks)
-    for sub in ("radiographs",) + (("overlays",) if "png" in formats else ()) + (("explain",) if explain else ()):
+    overlays = "png" in formats or "html" in formats  # the HTML reports embed the overlays
+    for sub in ("radiographs",) + (("overlays",) if overlays else ()) + (("explain",) if explain else ()):
         (out / sub).mkdir(parents=True, exist_ok=True)
     pseudonym = None if keep_identifiers else pseudonymiser(out, salt)
     several = _patients_with_several_studies(files)
@@ -308,7 +309,15 @@ def _score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, 
         bar.close()
         _write_errors(out / "errors.csv", errors)
     seconds = time.perf_counter() - t0
-    patients = _write_scores(out, files, scorer, errors) if "csv" in formats else 0
+    patients = 0
+    if "csv" in formats or "html" in formats:
+        collected = _collect_patients(out, files, errors)
+        rows = _patient_rows(collected, scorer)
+        if "csv" in formats:
+            schema.write_ra2_csv(out / "scores.csv", rows, extra_columns=schema.PREDICTION_EXTRA_COLUMNS)
+        if "html" in formats:
+            _write_reports(out, collected, rows)
+        patients = len(rows)
     _write_errors(out / "errors.csv", errors)
     return CohortSummary(scored=scored[0], skipped=skipped,
                          failed=len(errors), patients=patients, seconds=seconds, out=out)
@@ -386,7 +395,7 @@ def _write_outputs(out: Path, f: InputFile, rg, res, formats: Sequence[str], exp
     doc.update(file=str(f.path), key=f.key, patient_id=pid, row_region=named_region or res.region, run_key=run_key,
                sharpscore_version=__version__,
                distributions={k: [round(float(v), 8) for v in d] for k, d in res.distributions.items()})
-    if "png" in formats:
+    if "png" in formats or "html" in formats:
         res.save_overlay(out / "overlays" / f"{f.key}.png")
     if explain:
         res.save_explanations(out / "explain" / f"{f.key}.png")
@@ -398,15 +407,15 @@ def _write_outputs(out: Path, f: InputFile, rg, res, formats: Sequence[str], exp
     atomic_write_text(_json_path(out, f), json.dumps(doc, indent=1) + "\n")
 
 
-def _write_scores(out: Path, files: list[InputFile], scorer, errors: list) -> int:
-    """scores.csv from every radiograph JSON of these inputs (this run's and earlier runs')."""
+def _collect_patients(out: Path, files: list[InputFile], errors: list) -> dict[str, dict[str, tuple]]:
+    """``{patient: {region: (RegionScores, radiograph JSON, overlay path)}}`` from every radiograph
+    JSON of these inputs (this run's and earlier runs'); conflicting and duplicate regions are left
+    out and recorded in ``errors``."""
     import numpy as np
 
-    from ..scoring.patient import patient_distributions, ra2_row
     from ..scoring.predict import JointScore, RegionScores
 
-    by_patient: dict[str, dict[str, RegionScores]] = {}
-    review: dict[str, tuple[bool, int]] = {}
+    by_patient: dict[str, dict[str, tuple]] = {}
     for f in files:
         p = _json_path(out, f)
         if not _done(out, f):
@@ -426,21 +435,43 @@ def _write_scores(out: Path, files: list[InputFile], scorer, errors: list) -> in
             errors.append((str(f.path), "DuplicateRegion", f"patient {doc['patient_id']} already has a {region} "
                                                            "radiograph; this one is left out of scores.csv"))
             continue
-        regions[region] = rs
-        flagged, n = review.get(doc["patient_id"], (False, 0))
-        review[doc["patient_id"]] = (flagged or bool(doc.get("needs_review")), n + len(doc.get("flags", [])))
+        regions[region] = (rs, doc, out / "overlays" / f"{f.key}.png")
+    return by_patient
+
+
+def _patient_rows(by_patient: dict[str, dict[str, tuple]], scorer) -> list[dict]:
+    """One scores.csv row per patient: RA2-DREAM columns, interval bounds, review columns."""
+    from ..scoring.patient import patient_distributions, ra2_row
+
     rows = []
     for pid, regions in sorted(by_patient.items()):
-        regs = [regions[r] for r in schema.REGIONS if r in regions]
+        regs = [regions[r][0] for r in schema.REGIONS if r in regions]
         dists = patient_distributions(regs)
         intervals = {m: scorer.joint_scorer.interval(d, "patient" if m == "total" else None) for m, d in dists.items()}
         row = ra2_row(pid, regs, intervals)
-        flagged, n = review[pid]
+        docs = [regions[r][1] for r in regions]
         row.update(regions_scored=";".join(r for r in schema.REGIONS if r in regions),
-                   needs_review=int(flagged), n_flags=n)
+                   needs_review=int(any(bool(d.get("needs_review")) for d in docs)),
+                   n_flags=sum(len(d.get("flags", [])) for d in docs))
         rows.append(row)
-    schema.write_ra2_csv(out / "scores.csv", rows, extra_columns=schema.PREDICTION_EXTRA_COLUMNS)
-    return len(rows)
+    return rows
+
+
+def _write_reports(out: Path, by_patient: dict[str, dict[str, tuple]], rows: list[dict]) -> None:
+    """``reports/<patient>.html`` for every patient (:mod:`.patient_report`)."""
+    from .patient_report import patient_report_html
+
+    (out / "reports").mkdir(parents=True, exist_ok=True)
+    for row in rows:
+        pid = str(row[schema.RA2_ID_COLUMN])
+        regions = by_patient[pid]
+        text = patient_report_html(pid, {r: v[1] for r, v in regions.items()}, row,
+                                   {r: v[2] for r, v in regions.items()})
+        atomic_write_text(out / "reports" / f"{_safe_name(pid)}.html", text)
+
+
+def _safe_name(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text) or "patient"
 
 
 def _write_errors(path: Path, errors: list[tuple[str, str, str]]) -> None:

@@ -17,8 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="radiograph files or folders")
     p.add_argument("--out", required=True, help="results folder (created; existing results are kept and reused)")
     p.add_argument("--format", default="json,csv",
-                   help="comma-separated outputs: json, csv, png (overlays), sr (DICOM SR + overlay, needs "
-                        "sharpscore[dicom]); default json,csv")
+                   help="comma-separated outputs: json, csv, png (overlays), html (a report per patient in "
+                        "DIR/reports/), sr (DICOM SR + overlay, needs sharpscore[dicom]); default json,csv")
     p.add_argument("--explain", action="store_true", help="also write per-joint Grad-CAM grids to DIR/explain/")
     p.add_argument("--workers", type=int, default=1, help="decoding processes (default 1)")
     p.add_argument("--batch-size", type=int, default=8, help="radiographs per network batch (default 8)")
