@@ -61,6 +61,7 @@ class FlagKind(enum.StrEnum):
     SCORER_NEVER_SAW_REAL_HAND = "scorer_never_saw_real_hand"
     SCORER_NEVER_SAW_REAL_FOOT = "scorer_never_saw_real_foot"
     SCORER_REAL_FILMS_SIMULATED_DISEASE = "scorer_real_films_simulated_disease"
+    SMALL_CALIBRATION = "small_calibration"
     # two visits (sharpscore.api.progression)
     RETEST_SD_FROM_DEFAULT_MODEL = "retest_sd_from_default_model"
     REGION_IN_ONE_VISIT_ONLY = "region_in_one_visit_only"

@@ -51,6 +51,14 @@ def test_few_step_training_and_reload(ra2_cohort, tmp_path):
     jsn = summary["eval"]["jsn"]
     assert jsn["n"] >= 100 and jsn["ece_after"] < jsn["ece_before"]
 
+    # A calibration fitted on a handful of patients is not trusted: every result says so.
+    from sharpscore.api import Scorer
+
+    scorer = Scorer(str(tmp_path / "run" / "best.pt"))
+    assert scorer.joint_scorer.calibration_patients == summary["fit_patients"] < 30
+    res = scorer.score(sorted(p for p in ra2_cohort.glob("*-RH.*") if p.suffix != ".json")[0])
+    assert f"small_calibration:{summary['fit_patients']}" in res.flags and res.needs_review
+
 
 def test_finetune_from_shipped_weights_with_frozen_backbone(ra2_cohort, tmp_path):
     import sharpscore

@@ -27,7 +27,7 @@ class ReviewPolicy:
                  metal_fraction: float = 0.03,
                  physis_depth: float = 0.15, physis_joints: int = 4,
                  jsn_jsw_grade: float = 2.0, jsn_jsw_fraction: float = 0.75,
-                 max_interval_fraction: float = 0.25):
+                 max_interval_fraction: float = 0.25, min_calibration_patients: int = 30):
         self.max_set_size = max_set_size  # a prediction set of this many grades or more is "wide"
         # open growth plates: at least physis_joints phalangeal joints with a second trough deeper
         # than physis_depth (bench/growth_plates.py)
@@ -43,6 +43,9 @@ class ReviewPolicy:
         # a region total's interval wider than this share of the region's maximum says the model
         # knows little about this film (e.g. a poorly fine-tuned or barely calibrated model)
         self.max_interval_fraction = max_interval_fraction
+        # a calibration fitted on fewer patients than this (e.g. after fine-tuning on a small local
+        # cohort) gives intervals and sets that cannot be trusted yet (flag small_calibration)
+        self.min_calibration_patients = min_calibration_patients
 
 
 def _hand_scale(landmarks: dict, spacing_mm: tuple[float, float]) -> float | None:
@@ -144,7 +147,7 @@ def _marked_sites(marks: np.ndarray, landmarks: dict, spacing_mm, sites, radius_
     return out
 
 
-def provenance_flags(joint_scorer, region: str) -> list[ReviewFlag]:
+def provenance_flags(joint_scorer, region: str, policy: ReviewPolicy | None = None) -> list[ReviewFlag]:
     """What the scorer has seen of real films of this kind (its model card says more):
 
     - ``scorer_trained_on_phantoms_only``: no real film at all (review);
@@ -152,8 +155,19 @@ def provenance_flags(joint_scorer, region: str) -> list[ReviewFlag]:
     - ``scorer_real_films_simulated_disease``: real films of this kind, healthy with disease drawn in
       (review: grades not yet checked against readers on real RA films, and a healthy real adult
       hand still scores about 14, mostly at the wrist; see the model card);
-    - nothing: a cohort scored by readers.
+    - nothing: a cohort scored by readers;
+
+    and ``small_calibration:<n>`` when its calibration was fitted on fewer than
+    ``policy.min_calibration_patients`` patients (review).
     """
+    policy = policy or ReviewPolicy()
+    n = getattr(joint_scorer, "calibration_patients", None)
+    small = [ReviewFlag(FlagKind.SMALL_CALIBRATION, None, n)] if n is not None and n < policy.min_calibration_patients \
+        else []
+    return small + _real_film_flags(joint_scorer, region)
+
+
+def _real_film_flags(joint_scorer, region: str) -> list[ReviewFlag]:
     real = dict(getattr(joint_scorer, "real_films", {}) or {})
     kind = schema.region_kind(region)
     if not real:

@@ -86,7 +86,7 @@ class Scorer:
             if js is not None and js.measurable:
                 j.jsw_mm, j.jsw_sd_mm = round(js.width_mm, 3), round(js.sd_mm, 3)
         flags = list(loc.flags) + review_flags(rg, loc, region_scores, self.review)
-        flags += provenance_flags(self.joint_scorer, loc.region)
+        flags += provenance_flags(self.joint_scorer, loc.region, self.review)
         flags += [ReviewFlag(FlagKind.OUT_OF_DISTRIBUTION, j.site) for j in region_scores.joints if j.out_of_distribution]
         res = RadiographScore(region=loc.region, landmarks=dict(loc.landmarks), joints=region_scores.joints,
                               intervals=dict(region_scores.intervals), distributions=region_scores.distributions,

@@ -18,7 +18,7 @@ from .ood import FeatureDistance
 from .temperature import TemperatureScaler
 
 __all__ = ["TemperatureScaler", "IsotonicCalibrator", "FeatureDistance", "APSConformal", "ConformalInterval", "conformal_quantile",
-           "CalibrationSet", "load_calibration", "save_calibration"]
+           "CalibrationSet", "load_calibration", "save_calibration", "calibration_meta"]
 
 _TYPES = {"temperature": TemperatureScaler, "isotonic": IsotonicCalibrator, "aps": APSConformal,
           "interval": ConformalInterval, "ood": FeatureDistance}
@@ -26,12 +26,24 @@ _TYPES = {"temperature": TemperatureScaler, "isotonic": IsotonicCalibrator, "aps
 CalibrationSet = dict  # name -> calibrator, e.g. {"erosion/temperature": TemperatureScaler, ...}
 
 
-def save_calibration(calibrators: CalibrationSet, path: str | Path) -> Path:
-    """Write named calibrators as one JSON file (kept beside the model weights)."""
+def save_calibration(calibrators: CalibrationSet, path: str | Path, *, meta: dict | None = None) -> Path:
+    """Write named calibrators as one JSON file (kept beside the model weights); ``meta``: what
+    they were fitted on (e.g. ``{"fit_patients": 53}``), read back by :func:`calibration_meta`."""
     from .._fsutil import atomic_write_text
 
     doc = {"format": "sharpscore-calibration/1", "calibrators": {k: c.to_dict() for k, c in calibrators.items()}}
+    if meta:
+        doc["meta"] = dict(meta)
     return atomic_write_text(path, json.dumps(doc, indent=1) + "\n")
+
+
+def calibration_meta(path: str | Path) -> dict:
+    """What a calibration file says it was fitted on (``{}`` for files written before it said)."""
+    try:
+        meta = json.loads(Path(path).read_text()).get("meta")
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return {}
+    return dict(meta) if isinstance(meta, dict) else {}
 
 
 def load_calibration(path: str | Path) -> CalibrationSet:

@@ -170,7 +170,7 @@ def _stamp(path: Path) -> tuple[float, int] | None:
 
 @lru_cache(maxsize=8)
 def _load_scorer_cached(paths: tuple[str, ...], device: str, tta: bool, stamp=None):
-    from ..calibration import load_calibration
+    from ..calibration import calibration_meta, load_calibration
     from ..scoring import JointScorer, ScorerNet, ScorerSpec
 
     nets, calibration, trained_on, real_films = [], {}, set(), {}
@@ -188,9 +188,12 @@ def _load_scorer_cached(paths: tuple[str, ...], device: str, tta: bool, stamp=No
             raise ModelError(f"{path}: not a sharpscore scorer bundle ({_why(exc)})") from None
         nets.append(net)
     cal = calibration_path(paths[0])
+    cal_meta = {}
     if cal.exists():
         calibration = load_calibration(cal)
+        cal_meta = calibration_meta(cal)
     scorer = JointScorer(nets, device=device, calibration=calibration, tta=tta)
+    scorer.calibration_patients = cal_meta.get("fit_patients")  # None: not recorded (older files)
     scorer.trained_on = tuple(sorted(trained_on))
     scorer.real_films = dict(real_films)
     return scorer

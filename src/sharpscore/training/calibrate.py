@@ -207,7 +207,8 @@ def _calibrate_scorer(config, model: str | Path | None = None) -> dict[str, Any]
     calibrators["ood"] = FeatureDistance(quantile=cal.ood_quantile).fit(feats, fams)
     scorer.calibration = calibrators
 
-    out_path = save_calibration(calibrators, calibration_path(weights))
+    out_path = save_calibration(calibrators, calibration_path(weights),
+                                meta={"fit_patients": len({s.patient for s in fit})})
     summary: dict[str, Any] = {"model": str(weights), "calibration": str(out_path), "coverage": cal.coverage,
                                "fit_patients": len({s.patient for s in fit}),
                                "eval_patients": len({s.patient for s in held})}
