@@ -64,3 +64,14 @@ def test_task_sections_are_typed(override, message, capsys):
     assert main(["train", "configs/scorer-real.yaml", override]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+
+
+def test_shipped_configs_load_by_name(tmp_path, monkeypatch):
+    """The recipes ship inside the package: a bare name works from any folder (a pip install)."""
+    from sharpscore.config import load_yaml, packaged_configs
+
+    assert {"finetune-ra2", "scorer-real", "scorer", "localizer", "synth"} <= set(packaged_configs())
+    monkeypatch.chdir(tmp_path)
+    assert load_yaml("finetune-ra2")["task"] == "scorer"
+    with pytest.raises(ConfigError, match="shipped configs, usable by name: .*finetune-ra2"):
+        load_yaml("no-such-config")

@@ -15,6 +15,7 @@ Job(epochs=3, lr=0.01)
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,9 +25,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import ConfigError
 
-__all__ = ["ConfigModel", "load_yaml", "apply_overrides", "parse_overrides", "resolve_config", "validate_config",
-           "dump_config"]
+__all__ = ["ConfigModel", "load_yaml", "packaged_configs", "apply_overrides", "parse_overrides", "resolve_config",
+           "validate_config", "dump_config"]
 
+log = logging.getLogger(__name__)
 T = TypeVar("T", bound="ConfigModel")
 
 
@@ -36,11 +38,22 @@ class ConfigModel(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
 
 
+def packaged_configs() -> list[str]:
+    """Names of the configs shipped inside the package (``configs/*.yaml`` of the repository):
+    the recipes of the shipped models and the fine-tuning defaults."""
+    return sorted(p.stem for p in (Path(__file__).parent / "configs").glob("*.yaml"))
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping with ``yaml.safe_load`` (config text is never evaluated)."""
+    """Read a YAML mapping with ``yaml.safe_load`` (config text is never evaluated). A bare name
+    that is not a file, such as ``finetune-ra2``, is a config shipped in the package."""
     p = Path(path)
+    if not p.is_file() and p.parent == Path(".") and p.stem in packaged_configs():
+        log.info("%s: using the config shipped with sharpscore", path)
+        p = Path(__file__).parent / "configs" / f"{p.stem}.yaml"
     if not p.is_file():
-        raise ConfigError(f"{p}: config file not found")
+        known = ", ".join(packaged_configs())
+        raise ConfigError(f"{p}: config file not found (shipped configs, usable by name: {known})")
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
