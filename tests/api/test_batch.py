@@ -97,6 +97,11 @@ def test_dicom_structured_report(dicom_patient, scorer, tmp_path):
     assert ref.SOPInstanceUID in text and "SvdH erosion score" in text and "RH mcp2" in text
     groups = [c for c in sr.ContentSequence if c.ValueType == "CONTAINER"]
     assert groups  # the imaging measurements container
+    # review state (SNOMED CT Yes/No), flags, intervals and the algorithm, read back
+    assert "Reader review needed" in text and ("373066001" if res.needs_review else "373067005") in text
+    assert "interval lower bound" in text and "interval upper bound" in text
+    assert res.flags and "sharpscore review flag" in text and all(f in text for f in res.flags)
+    assert "Algorithm Name" in text or "111001" in text  # DCM code of "Algorithm Name"
     sc = pydicom.dcmread(sc_path)
     assert sc.SamplesPerPixel == 3 and sc.StudyInstanceUID == ref.StudyInstanceUID
     # without an orientation to copy, the SR is still written but no Secondary Capture

@@ -58,11 +58,15 @@ def _with_type2_attributes(ds):
 
 
 def structured_report(result, source_ds):
-    """A highdicom ``Comprehensive3DSR`` (TID 1500) of ``result`` referencing ``source_ds``."""
+    """A highdicom ``Comprehensive3DSR`` (TID 1500) of ``result`` referencing ``source_ds``: per
+    joint the expected erosion and JSN scores and the joint's review flags (qualitative
+    evaluations); per region the totals with their interval bounds, whether a reader must review
+    (SNOMED CT Yes/No) and the film's flags; every group names the algorithm and its version."""
     hd = _hd()
     from pydicom.sr.codedict import codes
 
     from .. import __version__
+    from ..flags import ReviewFlag
 
     def concept(value: str, meaning: str):
         return hd.sr.CodedConcept(value=value, scheme_designator=_SCHEME, meaning=meaning)
@@ -74,6 +78,20 @@ def structured_report(result, source_ds):
         observer_type=codes.DCM.Device, observer_identifying_attributes=device))
     src = hd.sr.SourceImageForRegion(referenced_sop_class_uid=source_ds.SOPClassUID,
                                      referenced_sop_instance_uid=source_ds.SOPInstanceUID)
+    algorithm = hd.sr.AlgorithmIdentification(
+        name="sharpscore", version=__version__,
+        parameters=[f"scorer={result.model.get('scorer', 'default')}", f"localizer={result.model.get('localizer', 'default')}"])
+    flag_name = concept("FLAG", "sharpscore review flag")
+
+    def flag_evaluations(flags) -> list:
+        return [hd.sr.QualitativeEvaluation(name=flag_name, value=concept(f.kind.value.upper(), str(f))) for f in flags]
+
+    parsed = []
+    for f in result.flags:
+        try:
+            parsed.append(ReviewFlag.parse(f))
+        except ValueError:
+            continue
     groups = []
     for j in result.joints:
         if j.site not in result.landmarks:
@@ -90,13 +108,25 @@ def structured_report(result, source_ds):
         groups.append(hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
             tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier=f"{result.region} {j.site}"),
             referenced_region=region, finding_type=concept(f"JOINT-{j.site.upper()}", f"{result.region} {j.site} joint"),
-            measurements=measurements))
-    totals = [hd.sr.Measurement(name=concept(f"TOTAL-{m.upper()}", f"SvdH {m} region total"),
-                                value=round(float(getattr(result, m)), 3), unit=unit)
-              for m in ("erosion", "jsn", "total")]
+            measurements=measurements, algorithm_id=algorithm,
+            qualitative_evaluations=flag_evaluations([f for f in parsed if f.site == j.site]) or None))
+    totals = []
+    pct = int(round(100 * float(result.coverage)))
+    for m in ("erosion", "jsn", "total"):
+        totals.append(hd.sr.Measurement(name=concept(f"TOTAL-{m.upper()}", f"SvdH {m} region total"),
+                                        value=round(float(getattr(result, m)), 3), unit=unit))
+        if m in result.intervals:
+            lo, hi = result.intervals[m]
+            totals.append(hd.sr.Measurement(name=concept(f"TOTAL-{m.upper()}-LO", f"SvdH {m} total, {pct}% interval lower bound"),
+                                            value=round(float(lo), 3), unit=unit))
+            totals.append(hd.sr.Measurement(name=concept(f"TOTAL-{m.upper()}-HI", f"SvdH {m} total, {pct}% interval upper bound"),
+                                            value=round(float(hi), 3), unit=unit))
+    review = hd.sr.QualitativeEvaluation(name=concept("REVIEW", "Reader review needed"),
+                                         value=codes.SCT.Yes if result.needs_review else codes.SCT.No)
     groups.append(hd.sr.MeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier=f"{result.region} totals"),
-        measurements=totals))
+        measurements=totals, algorithm_id=algorithm,
+        qualitative_evaluations=[review] + flag_evaluations([f for f in parsed if not f.site])))
     report = hd.sr.MeasurementReport(observation_context=context,
                                      procedure_reported=concept("SVDH", "Sharp/van der Heijde radiographic scoring"),
                                      imaging_measurements=groups)
