@@ -51,6 +51,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {region}: located as {doc['region']}, total {doc['total']:.1f} ({review})")
     print(f"Wrote {results}/scores.csv, {results}/radiographs/*.json and {results}/overlays/*.png "
           f"({summary.seconds:.1f} s)")
-    print("Research use only: the shipped scorer was trained on phantoms and must be fine-tuned on a real "
-          "scored cohort (docs/finetune.md).")
+    print("Research use only: the shipped scorer learned real hand films only with simulated disease, and feet "
+          "from phantoms; check it against your readers and fine-tune it on a scored cohort (docs/finetune.md).")
     return 0
