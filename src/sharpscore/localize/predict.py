@@ -95,16 +95,41 @@ class Localizer:
     def predict(self, rg: Radiograph, *, refine: bool = True, pyramid: ImagePyramid | None = None,
                 _polarity: bool = True) -> JointLocations:
         """Locate the joints of ``rg``. ``pyramid``: the film's :class:`~sharpscore.resample.ImagePyramid`
-        when the caller resamples it for other stages too (made here otherwise)."""
+        when the caller resamples it for other stages too (made here otherwise).
+
+        The stages, in order: :meth:`coarse_stage` (what the film is, where its joints roughly are;
+        refusals), :meth:`spacing_stage` (pixel size, estimated from anatomy when unknown),
+        :meth:`fine_stage` (wrist seeds, fine crops, collisions), the real-anatomy shape pass, the
+        polarity check, confidence flags and the side."""
         from .._threads import adapt_threads
 
         if self.device.type == "cpu":
             adapt_threads()  # the cores other processes leave free: oversubscribed threads wait on each other
-        spec = self.spec
         img = pyramid if pyramid is not None else ImagePyramid(rg.pixels)
+        kind, coarse, evidence = self.coarse_stage(img, rg)
+        flags: list[ReviewFlag] = []
+        spacing, spacing_source = self.spacing_stage(rg, coarse, kind, flags)
+        landmarks, shape = coarse, None
+        if spacing is not None:
+            landmarks = self.fine_stage(img, spacing, coarse, kind, refine=refine)
+            landmarks, shape = self._shape_pass(img, spacing, landmarks, kind, flags, refine=refine)
+            if _polarity:
+                self._check_polarity(rg, landmarks, spacing, kind, refine)
+        for name, (_, _, c) in landmarks.items():
+            if c < LOW_CONFIDENCE:
+                flags.append(ReviewFlag(FlagKind.LOW_CONFIDENCE, name))
+        region = self._side(kind, landmarks, rg, flags, shape)
+        return JointLocations(region=region, landmarks=landmarks, evidence=evidence,
+                              spacing_mm=spacing, spacing_source=spacing_source, flags=flags, radiograph=rg)
+
+    @torch.inference_mode()
+    def coarse_stage(self, img: ImagePyramid, rg: Radiograph) -> tuple[str, dict, dict[str, float]]:
+        """Coarse heatmaps on the letterboxed film: ``(kind, {site: (x, y, confidence)}, evidence)``
+        in original pixels. Raises :class:`NotHandOrFootError` below the joint-evidence threshold
+        and :class:`MultipleRegionsError` for two hands or feet on one film."""
+        spec = self.spec
         h, w = img.full.shape
-        # Coarse stage: antialiased shrink, then letterbox to the network's input.
-        f = max(1.0, max(h, w) / (1.5 * spec.coarse_size))
+        f = max(1.0, max(h, w) / (1.5 * spec.coarse_size))  # antialiased shrink, then letterbox
         small = img.shrunk(f)
         fy, fx = h / small.shape[0], w / small.shape[1]
         m_small = letterbox_matrix(tuple(small.shape), spec.coarse_size)
@@ -116,54 +141,52 @@ class Localizer:
             raise NotHandOrFootError(f"{rg.source}: not a hand or foot radiograph (joint evidence "
                                      f"{evidence[kind]:.2f} < {EVIDENCE_THRESHOLD}); sharpscore scores PA hand and DP "
                                      "foot films only")
-        flags: list[ReviewFlag] = []
         to_orig = scale_matrix(fx, fy) @ m_small  # coarse output px -> original px
         chans = kind_channels(kind)
         xy, conf = decode_heatmaps(heat[chans])
         pts = np.column_stack([xy.numpy(), np.ones(len(chans))]) @ to_orig.T
         coarse = {CHANNELS[c][1]: (float(p[0]), float(p[1]), float(q)) for c, p, q in zip(chans, pts, conf.numpy())}
         self._check_single_region(heat, chans, kind, rg)
+        return kind, coarse, evidence
 
-        spacing, spacing_source = rg.spacing_mm, rg.spacing_source
+    @staticmethod
+    def spacing_stage(rg: Radiograph, coarse: dict, kind: str, flags: list[ReviewFlag]):
+        """``(spacing, source)``: the film's own, or estimated from the confident coarse joints and
+        adult joint distances (flagged ``spacing_estimated``); ``(None, None)`` when neither works."""
+        spacing, source = rg.spacing_mm, rg.spacing_source
         if spacing is None:
             est = estimate_spacing({k: v[:2] for k, v in coarse.items() if v[2] >= LOW_CONFIDENCE}, kind)
             if est is not None:
-                spacing, spacing_source = (est, est), SpacingSource.ESTIMATED
+                spacing, source = (est, est), SpacingSource.ESTIMATED
                 flags.append(ReviewFlag(FlagKind.SPACING_ESTIMATED))
-        seeds, demoted = None, {}
-        if spacing is not None:
-            # Two digit joints on one spot (a channel latched onto a neighbour): the misplaced one
-            # is searched again where the rest of the hand puts it, and does not seed the wrist
-            # (it keeps its low confidence below).
-            before = coarse
-            coarse = _demote_collisions(coarse, spacing, kind, reseed=True)
-            demoted = {n: v[2] for n, v in coarse.items() if v[2] < before[n][2]}
-        if kind == "hand" and spacing is not None:
+        return spacing, source
+
+    @torch.inference_mode()
+    def fine_stage(self, img: ImagePyramid, spacing, coarse: dict, kind: str, *, refine: bool = True) -> dict:
+        """From the coarse joints to the placed ones: colliding digit joints demoted and searched
+        again, wrist sites seeded from the fingers (hands), every site refined in a fine crop (and
+        the wrist a second time), collisions checked again."""
+        # Two digit joints on one spot (a channel latched onto a neighbour): the misplaced one is
+        # searched again where the rest of the hand puts it, and does not seed the wrist (it keeps
+        # its low confidence below).
+        before = coarse
+        coarse = _demote_collisions(coarse, spacing, kind, reseed=True)
+        demoted = {n: v[2] for n, v in coarse.items() if v[2] < before[n][2]}
+        seeds = None
+        if kind == "hand":
             # Wrist sites: seeded from the finger joints through the hand template (the coarse
             # heatmaps do not separate the crowded carpal sites), then found by the fine stage.
             seeds = wrist_from_fingers(coarse, spacing)
             if seeds is not None:
                 coarse.update({k: (x, y, 1.0) for k, (x, y) in seeds.items()})
         landmarks = coarse
-        if refine and spacing is not None:
+        if refine:
             landmarks = self._refine(img, spacing, coarse, kind)
             if kind == "hand" and seeds is not None:
                 landmarks.update(self._second_wrist_pass(img, spacing, landmarks, kind))
-        if spacing is not None:
-            # a re-searched joint stays unsure: the fine stage finds it, or answers on empty film
-            landmarks.update({n: (*landmarks[n][:2], min(landmarks[n][2], c)) for n, c in demoted.items()})
-            landmarks = _demote_collisions(landmarks, spacing, kind)
-        shape = None
-        if spacing is not None:
-            landmarks, shape = self._shape_pass(img, spacing, landmarks, kind, flags, refine=refine)
-        if _polarity and spacing is not None:
-            self._check_polarity(rg, landmarks, spacing, kind, refine)
-        for name, (_, _, c) in landmarks.items():
-            if c < LOW_CONFIDENCE:
-                flags.append(ReviewFlag(FlagKind.LOW_CONFIDENCE, name))
-        region = self._side(kind, landmarks, rg, flags, shape)
-        return JointLocations(region=region, landmarks=landmarks, evidence=evidence,
-                              spacing_mm=spacing, spacing_source=spacing_source, flags=flags, radiograph=rg)
+        # a re-searched joint stays unsure: the fine stage finds it, or answers on empty film
+        landmarks.update({n: (*landmarks[n][:2], min(landmarks[n][2], c)) for n, c in demoted.items()})
+        return _demote_collisions(landmarks, spacing, kind)
 
     def _check_polarity(self, rg: Radiograph, landmarks: dict, spacing, kind: str, refine: bool) -> None:
         """Refuse a negative film: its phalanges read darker than what lies beside them, either at
