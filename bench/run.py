@@ -56,7 +56,7 @@ def latency(scorer, source, repeats: int) -> dict:
         t1 = time.perf_counter()
         loc = scorer.localizer.predict(rg)
         t2 = time.perf_counter()
-        rs = scorer.joint_scorer.score(rg.pixels, loc.spacing_mm, loc.landmarks, loc.region)
+        rs = scorer.joint_model.score(rg.pixels, loc.spacing_mm, loc.landmarks, loc.region)
         t3 = time.perf_counter()
         needs_review(review_flags(rg, loc, rs, scorer.review))
         t4 = time.perf_counter()

@@ -93,7 +93,7 @@ def main() -> None:
         e2e_errors = list(_csv.DictReader(fh))
 
     # True landmarks: the scorer alone. Time the scoring of each radiograph after loading/localising.
-    js = scorer.joint_scorer
+    js = scorer.joint_model
     times, by_patient = {"hand": [], "foot": []}, {}
     for smp in RA2DreamSource(root=str(cohort)).samples():
         rg = smp.load()

@@ -55,7 +55,7 @@ def test_explain_gives_a_gradcam_per_joint(scorer, jpeg_patient, tmp_path):
     res = scorer.score(jpeg_patient / "P00000-LF.jpg", explain=True)
     assert set(res.explanations) == {j.site for j in res.joints}
     for m in res.explanations.values():
-        assert m.shape == (scorer.joint_scorer.spec.size,) * 2 and 0 <= m.min() <= m.max() <= 1
+        assert m.shape == (scorer.joint_model.spec.size,) * 2 and 0 <= m.min() <= m.max() <= 1
     assert res.save_explanations(tmp_path / "cam.png").stat().st_size > 1000
 
 

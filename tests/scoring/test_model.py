@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from sharpscore import schema
-from sharpscore.scoring import JointScorer, ScorerNet, ScorerSpec
+from sharpscore.scoring import JointModel, ScorerNet, ScorerSpec
 from sharpscore.scoring.model import HEADS, SITE_LIST, site_index
 
 SMALL = ScorerSpec(size=48, widths=(8, 8, 16, 16), hidden=16, site_embedding=4)
@@ -27,7 +27,7 @@ def phantoms():
 
 def test_scores_are_masked_where_svdh_does_not_score(phantoms):
     hand, foot = phantoms
-    scorer = JointScorer(ScorerNet(SMALL))
+    scorer = JointModel(ScorerNet(SMALL))
     res_h, res_f = scorer.score_many([
         (hand.radiograph.pixels, hand.radiograph.spacing_mm, hand.landmarks, "RH"),
         (foot.radiograph.pixels, foot.radiograph.spacing_mm, foot.landmarks, "LF")])
@@ -54,7 +54,7 @@ def test_scores_are_masked_where_svdh_does_not_score(phantoms):
 def test_missing_landmark_is_reported(phantoms):
     hand, _ = phantoms
     lm = {k: v for k, v in hand.landmarks.items() if k != "mcp2"}
-    res = JointScorer(ScorerNet(SMALL)).score(hand.radiograph.pixels, hand.radiograph.spacing_mm, lm, "RH")
+    res = JointModel(ScorerNet(SMALL)).score(hand.radiograph.pixels, hand.radiograph.spacing_mm, lm, "RH")
     assert res.missing == ["mcp2"] and len(res.joints) == 21
 
 
@@ -88,7 +88,7 @@ def test_ensemble_averages_members():
 
     with torch.no_grad():
         want = (a(_normalise(x), s)["jsn"] + b(_normalise(x), s)["jsn"]) / 2
-    got = JointScorer([a, b]).logits(x, s)["jsn"]
+    got = JointModel([a, b]).logits(x, s)["jsn"]
     assert torch.allclose(got, want, atol=1e-5)
 
 
@@ -96,7 +96,7 @@ def test_batching_across_radiographs_gives_the_same_scores(phantoms):
     hand, foot = phantoms
     items = [(hand.radiograph.pixels, hand.radiograph.spacing_mm, hand.landmarks, "RH"),
              (foot.radiograph.pixels, foot.radiograph.spacing_mm, foot.landmarks, "LF")]
-    scorer = JointScorer(ScorerNet(SMALL))
+    scorer = JointModel(ScorerNet(SMALL))
     alone = scorer.score_many(items)
     scorer.batch_across = True  # the GPU path: crops of both films in shared batches of 7
     together = scorer.score_many(items, batch_size=7)
@@ -111,8 +111,8 @@ def test_test_time_augmentation_averages_views(phantoms):
     hand, _ = phantoms
     item = (hand.radiograph.pixels, hand.radiograph.spacing_mm, hand.landmarks, "RH")
     net = ScorerNet(SMALL)
-    plain = JointScorer(net).score_many([item])[0]
-    tta = JointScorer(net, tta=True).score_many([item])[0]
+    plain = JointModel(net).score_many([item])[0]
+    tta = JointModel(net, tta=True).score_many([item])[0]
     for j in tta.joints:
         for p in (j.erosion_probs, j.jsn_probs):
             if p is not None:

@@ -55,7 +55,7 @@ def test_few_step_training_and_reload(ra2_cohort, tmp_path):
     from sharpscore.api import Scorer
 
     scorer = Scorer(str(tmp_path / "run" / "best.pt"))
-    assert scorer.joint_scorer.calibration_patients == summary["fit_patients"] < 30
+    assert scorer.joint_model.calibration_patients == summary["fit_patients"] < 30
     res = scorer.score(sorted(p for p in ra2_cohort.glob("*-RH.*") if p.suffix != ".json")[0])
     assert f"small_calibration:{summary['fit_patients']}" in res.flags and res.needs_review
 

@@ -447,7 +447,7 @@ def _patient_rows(by_patient: dict[str, dict[str, tuple]], scorer) -> list[dict]
     for pid, regions in sorted(by_patient.items()):
         regs = [regions[r][0] for r in schema.REGIONS if r in regions]
         dists = patient_distributions(regs)
-        intervals = {m: scorer.joint_scorer.interval(d, "patient" if m == "total" else None) for m, d in dists.items()}
+        intervals = {m: scorer.joint_model.interval(d, "patient" if m == "total" else None) for m, d in dists.items()}
         row = ra2_row(pid, regs, intervals)
         docs = [regions[r][1] for r in regions]
         row.update(regions_scored=";".join(r for r in schema.REGIONS if r in regions),

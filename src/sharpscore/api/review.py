@@ -147,7 +147,7 @@ def _marked_sites(marks: np.ndarray, landmarks: dict, spacing_mm, sites, radius_
     return out
 
 
-def provenance_flags(joint_scorer, region: str, policy: ReviewPolicy | None = None) -> list[ReviewFlag]:
+def provenance_flags(joint_model, region: str, policy: ReviewPolicy | None = None) -> list[ReviewFlag]:
     """What the scorer has seen of real films of this kind (its model card says more):
 
     - ``scorer_trained_on_phantoms_only``: no real film at all (review);
@@ -161,14 +161,14 @@ def provenance_flags(joint_scorer, region: str, policy: ReviewPolicy | None = No
     ``policy.min_calibration_patients`` patients (review).
     """
     policy = policy or ReviewPolicy()
-    n = getattr(joint_scorer, "calibration_patients", None)
+    n = getattr(joint_model, "calibration_patients", None)
     small = [ReviewFlag(FlagKind.SMALL_CALIBRATION, None, n)] if n is not None and n < policy.min_calibration_patients \
         else []
-    return small + _real_film_flags(joint_scorer, region)
+    return small + _real_film_flags(joint_model, region)
 
 
-def _real_film_flags(joint_scorer, region: str) -> list[ReviewFlag]:
-    real = dict(getattr(joint_scorer, "real_films", {}) or {})
+def _real_film_flags(joint_model, region: str) -> list[ReviewFlag]:
+    real = dict(getattr(joint_model, "real_films", {}) or {})
     kind = schema.region_kind(region)
     if not real:
         return [ReviewFlag(FlagKind.SCORER_TRAINED_ON_PHANTOMS_ONLY)]

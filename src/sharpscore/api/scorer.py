@@ -47,10 +47,18 @@ class Scorer:
         if threads is not None:
             fix_threads(threads)  # otherwise torch gets the cores other processes leave free, film by film
         self.device = device or "cpu"
-        self.joint_scorer = load_scorer(model, self.device, tta=tta)
+        self.joint_model = load_scorer(model, self.device, tta=tta)
         self.localizer = load_localizer(localizer, self.device)
         self.review = review or ReviewPolicy()
         self.model_info = {"scorer": str(model), "localizer": str(localizer)}
+
+    @property
+    def joint_scorer(self):
+        """Deprecated name of :attr:`joint_model`."""
+        import warnings
+
+        warnings.warn("Scorer.joint_scorer is now Scorer.joint_model", DeprecationWarning, stacklevel=2)
+        return self.joint_model
 
     # ---------------------------------------------------------------------------------------------
     def _pyramid(self, rg) -> ImagePyramid:
@@ -58,7 +66,7 @@ class Scorer:
         known spacing the scorer's (finest) level is made first, so the full image is read once."""
         pyr = ImagePyramid(rg.pixels)
         if rg.spacing_mm is not None:
-            pyr.shrunk(self.joint_scorer.spec.cache_mm_per_px / min(rg.spacing_mm))
+            pyr.shrunk(self.joint_model.spec.cache_mm_per_px / min(rg.spacing_mm))
         return pyr
 
     def _locate(self, source: Any, landmarks: Any = None, region: str | None = None):
@@ -86,11 +94,11 @@ class Scorer:
             if js is not None and js.measurable:
                 j.jsw_mm, j.jsw_sd_mm = round(js.width_mm, 3), round(js.sd_mm, 3)
         flags = list(loc.flags) + review_flags(rg, loc, region_scores, self.review)
-        flags += provenance_flags(self.joint_scorer, loc.region, self.review)
+        flags += provenance_flags(self.joint_model, loc.region, self.review)
         flags += [ReviewFlag(FlagKind.OUT_OF_DISTRIBUTION, j.site) for j in region_scores.joints if j.out_of_distribution]
         res = RadiographScore(region=loc.region, landmarks=dict(loc.landmarks), joints=region_scores.joints,
                               intervals=dict(region_scores.intervals), distributions=region_scores.distributions,
-                              flags=flags, needs_review=needs_review(flags), coverage=self.joint_scorer.coverage,
+                              flags=flags, needs_review=needs_review(flags), coverage=self.joint_model.coverage,
                               source=rg.source, spacing_mm=loc.spacing_mm, spacing_source=loc.spacing_source,
                               model=dict(self.model_info), radiograph=rg, region_scores=region_scores)
         if explain:
@@ -102,7 +110,7 @@ class Scorer:
         from ..scoring.predict import _normalise, prepare_image, site_crops
         from .explain import joint_gradcam
 
-        js = self.joint_scorer
+        js = self.joint_model
         small, spacing, to_small = prepare_image(pyramid if pyramid is not None else res.radiograph.pixels,
                                                  res.spacing_mm, js.spec.cache_mm_per_px)
         lm = {k: tuple((to_small @ np.array([v[0], v[1], 1.0]))[:2]) for k, v in res.landmarks.items()}
@@ -129,7 +137,7 @@ class Scorer:
             sharpscore.errors.InputError: unreadable file, not a hand or foot, two hands on one film, ...
         """
         rg, loc, pyr = self._locate(source, landmarks, region)
-        rs = self.joint_scorer.score(pyr, loc.spacing_mm, loc.landmarks, loc.region)
+        rs = self.joint_model.score(pyr, loc.spacing_mm, loc.landmarks, loc.region)
         return self._result(rg, loc, rs, explain, pyr)
 
     def score_many(self, sources: Iterable[Any], *, batch_size: int = 16, explain: bool = False,
@@ -143,7 +151,7 @@ class Scorer:
         batch: list[tuple] = []
 
         def flush() -> None:
-            scores = self.joint_scorer.score_many([(pyr, loc.spacing_mm, loc.landmarks, loc.region)
+            scores = self.joint_model.score_many([(pyr, loc.spacing_mm, loc.landmarks, loc.region)
                                                    for _, rg, loc, pyr in batch])
             for (i, rg, loc, pyr), rs in zip(batch, scores):
                 out[i] = self._result(rg, loc, rs, explain, pyr)
@@ -186,9 +194,9 @@ class Scorer:
         from ..scoring.patient import patient_distributions
 
         dists = patient_distributions([r.region_scores for r in results.values()])
-        intervals = {m: self.joint_scorer.interval(d, "patient" if m == "total" else None) for m, d in dists.items()}
+        intervals = {m: self.joint_model.interval(d, "patient" if m == "total" else None) for m, d in dists.items()}
         return PatientScore(patient_id=str(patient_id), regions=dict(results), distributions=dists,
-                            intervals=intervals, coverage=self.joint_scorer.coverage,
+                            intervals=intervals, coverage=self.joint_model.coverage,
                             missing_regions=[r for r in schema.REGIONS if r not in results])
 
 

@@ -171,7 +171,7 @@ def _stamp(path: Path) -> tuple[float, int] | None:
 @lru_cache(maxsize=8)
 def _load_scorer_cached(paths: tuple[str, ...], device: str, tta: bool, stamp=None):
     from ..calibration import calibration_meta, load_calibration
-    from ..scoring import JointScorer, ScorerNet, ScorerSpec
+    from ..scoring import JointModel, ScorerNet, ScorerSpec
 
     nets, calibration, trained_on, real_films = [], {}, set(), {}
     for path in paths:
@@ -192,7 +192,7 @@ def _load_scorer_cached(paths: tuple[str, ...], device: str, tta: bool, stamp=No
     if cal.exists():
         calibration = load_calibration(cal)
         cal_meta = calibration_meta(cal)
-    scorer = JointScorer(nets, device=device, calibration=calibration, tta=tta)
+    scorer = JointModel(nets, device=device, calibration=calibration, tta=tta)
     scorer.calibration_patients = cal_meta.get("fit_patients")  # None: not recorded (older files)
     scorer.trained_on = tuple(sorted(trained_on))
     scorer.real_films = dict(real_films)
@@ -200,7 +200,7 @@ def _load_scorer_cached(paths: tuple[str, ...], device: str, tta: bool, stamp=No
 
 
 def load_scorer(model: str | Path = "default", device: str | None = None, *, tta: bool = False):
-    """A :class:`~sharpscore.scoring.JointScorer` by registry name, from a ``best.pt`` path, or from a folder
+    """A :class:`~sharpscore.scoring.JointModel` by registry name, from a ``best.pt`` path, or from a folder
     of fold bundles (``*.pt``, an ensemble). A ``<stem>.calibration.json`` beside the weights is loaded."""
     device = check_device(device)
     p = Path(str(model))

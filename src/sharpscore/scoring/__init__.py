@@ -7,9 +7,19 @@ gets a probability for every grade, and region and patient totals get the distri
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 from .distribution import credible_interval, expected_value, sum_distribution
 from .model import HEADS, SITE_LIST, ScorerNet, ScorerSpec
-from .predict import JointScore, RegionScores, JointScorer
+from .predict import JointModel, JointScore, RegionScores
 
-__all__ = ["ScorerNet", "ScorerSpec", "JointScorer", "JointScore", "RegionScores", "HEADS", "SITE_LIST",
+__all__ = ["ScorerNet", "ScorerSpec", "JointModel", "JointScore", "RegionScores", "HEADS", "SITE_LIST",
            "sum_distribution", "expected_value", "credible_interval"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "JointScorer":  # the name before 0.2: one name, one meaning (the public Scorer is the pipeline)
+        warnings.warn("sharpscore.scoring.JointScorer is now JointModel", DeprecationWarning, stacklevel=2)
+        return JointModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

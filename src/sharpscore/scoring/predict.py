@@ -1,4 +1,4 @@
-"""JointScorer inference: crops around localised joints -> calibrated grade distributions -> totals."""
+"""JointModel inference: crops around localised joints -> calibrated grade distributions -> totals."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from .geometry import distal_direction, site_crop_matrix
 from .model import HEADS, ScorerNet, ScorerSpec, head_for, site_index
 from .ordinal import corn_probabilities
 
-__all__ = ["JointScore", "RegionScores", "JointScorer", "site_crops", "prepare_image"]
+__all__ = ["JointScore", "RegionScores", "JointModel", "site_crops", "prepare_image"]
 
 
 @dataclass
@@ -134,9 +134,11 @@ def _normalise(crops: torch.Tensor) -> torch.Tensor:
 _TTA = ({}, {"rotate_deg": 6.0}, {"rotate_deg": -6.0}, {"scale": 1.06}, {"scale": 0.94})
 
 
-class JointScorer:
-    """Loaded scorer network(s) (several = an ensemble, probabilities averaged) plus optional
-    calibration (temperature per head and site family, APS prediction sets, total intervals)."""
+class JointModel:
+    """The joint model: loaded scorer network(s) (several = an ensemble, probabilities averaged)
+    plus optional calibration (temperature per head and site family, APS prediction sets, total
+    intervals, out-of-distribution distance). :class:`sharpscore.Scorer` is the public pipeline
+    around it (load, localise, score, review); ``sharpscore.models.load_scorer`` loads one."""
 
     def __init__(self, nets: ScorerNet | Sequence[ScorerNet], device: str | torch.device | None = None,
                  calibration: dict | None = None, coverage: float = 0.9, tta: bool = False):
