@@ -19,7 +19,7 @@ __all__ = ["ScorerNet", "ScorerSpec", "JointModel", "JointScore", "RegionScores"
 
 
 def __getattr__(name: str) -> Any:
-    if name == "JointScorer":  # the name before 0.2: one name, one meaning (the public Scorer is the pipeline)
+    if name == "JointScorer":  # its earlier name: one name, one meaning (the public Scorer is the pipeline)
         warnings.warn("sharpscore.scoring.JointScorer is now JointModel", DeprecationWarning, stacklevel=2)
         return JointModel
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
