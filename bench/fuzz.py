@@ -1,4 +1,13 @@
-"""Bounded fuzzing of the loader: `python bench/fuzz.py [--seconds 120] [--seed 0]`.
+"""Bounded fuzzing: `python bench/fuzz.py [--target loader|tables|configs] [--seconds 120] [--seed 0]`.
+
+``--target tables`` mutates a reader table in the RA2-DREAM layout (cells replaced by garbage, bytes
+flipped, rows cut or doubled) and runs `sharpscore evaluate` on it in-process; ``--target configs``
+mutates the shipped YAML configs (values replaced by other types, keys dropped or misspelt, bytes
+flipped) and loads and validates them as `sharpscore train` does, without training. For both, a
+one-line typed error (exit 2) or a normal result is the promised behaviour, and "internal error" or
+a raw exception is a bug. Results: bench/results/fuzz-tables.json, fuzz-configs.json.
+
+The loader (the default target):
 
 Seeds: the shared real DICOMs (every transfer syntax there), a phantom hand as PNG, JPEG and
 MetaImage. Each attempt mutates one seed (random bytes flipped in the header or the pixel data,
@@ -101,14 +110,166 @@ def dicom_element(path: Path, rng: random.Random, out: Path) -> str | None:
     return f"element:{key}={value[:12]}"
 
 
+_GARBAGE = ["", "abc", "-1", "0", "1e308", "NaN", "inf", "99", "2.5", "9" * 400, "\u00e9\u00e8", "1,2", '"', "\x00"]
+
+
+def mutate_table(text: str, rng: random.Random) -> tuple[str, str]:
+    """A reader table with cells, rows or bytes damaged."""
+    lines = text.splitlines()
+    kind = rng.choice(["cell", "cell", "cells", "header_cell", "drop_rows", "duplicate_row", "bytes"])
+    if kind in ("cell", "cells", "header_cell"):
+        for _ in range(1 if kind != "cells" else rng.randint(2, 30)):
+            r = 0 if kind == "header_cell" else rng.randrange(1, len(lines))
+            cells = lines[r].split(",")
+            cells[rng.randrange(len(cells))] = rng.choice(_GARBAGE)
+            lines[r] = ",".join(cells)
+    elif kind == "drop_rows":
+        keep = rng.randrange(0, len(lines))
+        lines = lines[:keep]
+    elif kind == "duplicate_row":
+        r = rng.randrange(1, len(lines))
+        lines.insert(r, lines[r])
+    else:
+        data, kind = mutate(text.encode(), rng)
+        return data.decode("latin-1"), f"bytes:{kind}"
+    return "\n".join(lines) + "\n", kind
+
+
+def mutate_yaml(doc: dict, rng: random.Random) -> tuple[dict, str]:
+    """A config with one value replaced by another type, a key dropped or misspelt."""
+    import copy
+
+    doc = copy.deepcopy(doc)
+    paths = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                paths.append(path + [k])
+                walk(v, path + [k])
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                paths.append(path + [i])
+                walk(v, path + [i])
+
+    walk(doc, [])
+    path = rng.choice(paths)
+    parent = doc
+    for k in path[:-1]:
+        parent = parent[k]
+    kind = rng.choice(["value", "value", "drop", "misspell"])
+    if kind == "value" or isinstance(parent, list):
+        parent[path[-1]] = rng.choice([None, -1, 0, 1e308, float("nan"), "abc", [], {}, [1, 2, 3], {"x": 1}, True,
+                                       "../no/such/file.csv", 10**12])
+        kind = "value"
+    elif kind == "drop":
+        del parent[path[-1]]
+    else:
+        parent[f"{path[-1]}x"] = parent.pop(path[-1])
+    return doc, f"{kind}:{'.'.join(map(str, path))}"
+
+
+def fuzz_tables(a, rng: random.Random, tmp: Path) -> dict:
+    import contextlib
+    import io
+
+    from sharpscore.cli import main as cli
+
+    table = SHARED / "ra2-scores" / "training.csv"
+    text = table.read_text()
+    pred = tmp / "pred.csv"
+    pred.write_text(text)
+    counts = {"typed_error": 0, "evaluated": 0, "raw_exception": 0, "hang": 0}
+    examples: dict[str, list[str]] = {}
+    attempts, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < a.seconds:
+        mutated, how = mutate_table(text, rng)
+        truth = tmp / "truth.csv"
+        truth.write_bytes(mutated.encode("latin-1", errors="replace"))
+        which = rng.choice(["truth", "pred"])
+        args = ["evaluate", "--pred", str(truth if which == "pred" else pred),
+                "--truth", str(pred if which == "pred" else truth), "--out", str(tmp / f"out{attempts}")]
+        attempts += 1
+        err = io.StringIO()
+        signal.alarm(30)
+        try:
+            with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+                rc = cli(args)
+            if rc == 0:
+                counts["evaluated"] += 1
+            elif "internal error" in err.getvalue():
+                counts["raw_exception"] += 1
+                examples.setdefault("internal_error", []).append(f"{which} {how}: {err.getvalue().strip()[:160]}")
+            else:
+                counts["typed_error"] += 1
+        except _Hang:
+            counts["hang"] += 1
+            examples.setdefault("hang", []).append(f"{which} {how}")
+        finally:
+            signal.alarm(0)
+    return {"attempts": attempts, "outcomes": counts, "examples": {k: v[:5] for k, v in examples.items()},
+            "seed_table": "../shared/data/ra2-scores/training.csv (364 real patients; read, never written)"}
+
+
+def fuzz_configs(a, rng: random.Random, tmp: Path) -> dict:
+    import yaml
+
+    from sharpscore.config import load_yaml, validate_config
+    from sharpscore.training import TrainConfig
+
+    configs = sorted((ROOT / "configs").glob("*.yaml"))
+    docs = {c.name: load_yaml(c) for c in configs if load_yaml(c).get("task")}
+    counts = {"typed_error": 0, "valid": 0, "raw_exception": 0, "hang": 0}
+    examples: dict[str, list[str]] = {}
+    attempts, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < a.seconds:
+        name = rng.choice(sorted(docs))
+        target = tmp / "case.yaml"
+        if rng.random() < 0.2:
+            data, how = mutate(yaml.safe_dump(docs[name]).encode(), rng)
+            target.write_bytes(data)
+        else:
+            doc, how = mutate_yaml(docs[name], rng)
+            target.write_text(yaml.safe_dump(doc))
+        attempts += 1
+        signal.alarm(10)
+        try:
+            validate_config(TrainConfig, load_yaml(target), origin=str(target))
+            counts["valid"] += 1
+        except SharpScoreError:
+            counts["typed_error"] += 1
+        except _Hang:
+            counts["hang"] += 1
+        except Exception as exc:  # noqa: BLE001 - what the bench is looking for
+            counts["raw_exception"] += 1
+            ex = examples.setdefault(type(exc).__name__, [])
+            if len(ex) < 3:
+                tb = traceback.extract_tb(exc.__traceback__)[-1]
+                ex.append(f"{name} {how}: {str(exc)[:120]} ({Path(tb.filename).name}:{tb.lineno})")
+        finally:
+            signal.alarm(0)
+    return {"attempts": attempts, "outcomes": counts, "examples": examples, "seed_configs": sorted(docs)}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=120)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--target", default="loader", choices=["loader", "tables", "configs"])
     a = p.parse_args()
     rng = random.Random(a.seed)
     signal.signal(signal.SIGALRM, _alarm)
     tmp = Path(tempfile.mkdtemp(prefix="sharpscore-fuzz-"))
+    if a.target != "loader":
+        import logging
+
+        logging.disable(logging.WARNING)
+        res = (fuzz_tables if a.target == "tables" else fuzz_configs)(a, rng, tmp)
+        out = {"what": __doc__.split("\n\n")[1], "machine": machine(),
+               "command": f"python bench/fuzz.py --target {a.target} --seconds {a.seconds} --seed {a.seed}", **res}
+        (ROOT / "bench" / "results" / f"fuzz-{a.target}.json").write_text(json.dumps(out, indent=1) + "\n")
+        print(json.dumps({k: out[k] for k in ("attempts", "outcomes", "examples")}, indent=1))
+        return
     pool = seeds(tmp)
     counts = {"typed_error": 0, "loaded": 0, "raw_exception": 0, "hang": 0, "bad_pixels": 0}
     examples: dict[str, list[str]] = {}

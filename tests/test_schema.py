@@ -131,3 +131,38 @@ def test_prediction_rows_accept_fractions():
     clean = schema.validate_ra2_row(row, require_all=True)
     assert clean["LH_mcp_E__2"] == 1.25 and clean["Overall_Tol"] == 1.75
 
+
+
+def _table(tmp_path, edit):
+    rows = [schema.records_to_ra2_row(f"P{i}", [schema.JointRecord("LH", "mcp2", i % 3, 1)]) for i in range(3)]
+    path = schema.write_ra2_csv(tmp_path / "t.csv", [{c: (0 if v is None else v) for c, v in r.items()} for r in rows])
+    lines = path.read_text().splitlines()
+    cells = lines[2].split(",")
+    edit(cells)
+    lines[2] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_blank_total_of_fully_scored_joints_is_their_sum(tmp_path):
+    """Found by `python bench/fuzz.py --target tables`: a blank Overall_Tol crashed evaluate."""
+    def blank_totals(cells):
+        cells[1] = cells[2] = cells[3] = ""
+
+    rows = schema.read_ra2_csv(_table(tmp_path, blank_totals))
+    assert rows[1]["Overall_Tol"] == rows[1]["Overall_erosion"] + rows[1]["Overall_narrowing"] == 2.0
+
+
+def test_malformed_rows_give_one_short_line(tmp_path):
+    def extra_field(cells):
+        cells[10] = "1,2"
+
+    with pytest.raises(SchemaError, match="more fields than the header"):
+        schema.read_ra2_csv(_table(tmp_path, extra_field))
+
+    def long_garbage(cells):
+        cells[10] = "x" * 5000
+
+    with pytest.raises(SchemaError) as err:
+        schema.read_ra2_csv(_table(tmp_path, long_garbage))
+    assert len(str(err.value)) < 200 and "5000 characters" in str(err.value)

@@ -351,6 +351,8 @@ def validate_ra2_row(row: Mapping[str, object], *, check_totals: bool = True,
 
 def _check_columns(columns: list, require_all: bool, extra: set[str] = frozenset(), where: str = "") -> None:
     """Unknown columns (not RA2-DREAM, not ``extra``) and, with ``require_all``, missing ones."""
+    if None in columns:  # csv.DictReader's key for the fields beyond the header's
+        raise SchemaError(f"{where}a row has more fields than the header (an unquoted comma in a cell?)")
     unknown = [str(c) for c in columns if c not in RA2_COLUMNS and c not in extra]
     if unknown:
         raise SchemaError(f"{where}unknown RA2-DREAM column(s): {', '.join(unknown)}")
@@ -370,7 +372,8 @@ def _as_number(value: object, where: str) -> float | None:
         try:
             return float(value)
         except ValueError:
-            raise SchemaError(f"{where}: {value!r} is not a number") from None
+            shown = repr(value) if len(value) <= 40 else repr(value[:40]) + f" ({len(value)} characters)"
+            raise SchemaError(f"{where}: {shown} is not a number") from None
     if isinstance(value, bool):
         raise SchemaError(f"{where}: {value!r} is not a number")
     try:
@@ -388,8 +391,15 @@ def _check_totals(row: dict[str, object], tolerance: float) -> None:
             sums[_COLUMN_LOOKUP[col][2]] += float(row[col])  # type: ignore[arg-type]
     expected = {"Overall_erosion": sums["erosion"], "Overall_narrowing": sums["jsn"],
                 "Overall_Tol": sums["erosion"] + sums["jsn"]}
+    complete = {m: all(row.get(c) is not None for c in RA2_JOINT_COLUMNS if _COLUMN_LOOKUP[c][2] == m)
+                for m in ("erosion", "jsn")}
+    complete_for = {"Overall_erosion": complete["erosion"], "Overall_narrowing": complete["jsn"],
+                    "Overall_Tol": complete["erosion"] and complete["jsn"]}
     for col, want in expected.items():
         have = row.get(col)
+        if have is None and complete_for[col]:  # a blank total of fully scored joints is their sum
+            row[col] = want
+            continue
         if have is not None and abs(float(have) - want) > tolerance * max(1.0, want):  # type: ignore[arg-type]
             raise SchemaError(f"patient {pid}: {col} is {have} but its joint columns sum to {want:g}")
 

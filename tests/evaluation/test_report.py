@@ -102,3 +102,14 @@ def test_landmark_folders_in_mm_from_dicom_headers(tmp_path):
     s = evaluate_landmark_folders(tmp_path / "pred", tmp_path / "truth")
     assert s["unit"] == "mm" and s["per_landmark"]["mcp2"]["median"] == pytest.approx(1.0)
     assert s["all"]["within_2mm"] == 1.0 and s["unmatched"] == ["b.json"]
+
+
+def test_a_single_patient_is_a_one_line_error():
+    """Found by `python bench/fuzz.py --target tables`: one patient crashed the ICC."""
+    from sharpscore import schema
+    from sharpscore.errors import SchemaError
+    from sharpscore.evaluation.report import evaluate_rows
+
+    row = schema.records_to_ra2_row("P1", [schema.JointRecord("LH", "mcp2", 1, 1)])
+    with pytest.raises(SchemaError, match="at least 2"):
+        evaluate_rows([row], [row])

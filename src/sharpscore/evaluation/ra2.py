@@ -62,6 +62,11 @@ def ra2_scores(pred_rows: Sequence[Mapping[str, object]], truth_rows: Sequence[M
     if weight_by not in ("total", "measure"):
         raise ValueError("weight_by must be 'total' or 'measure'")
     ids = sorted(truth)
+    for i in ids:
+        for row, what in ((truth[i], "truth"), (pred[i], "prediction")):
+            if row.get("Overall_Tol") is None:
+                raise SchemaError(f"patient {i}: the {what} has no Overall_Tol and not every joint is scored, "
+                                  "so its total is unknown")
     cols = {"jsn": _joint_columns("jsn"), "erosion": _joint_columns("erosion")}
     w_total = np.array([patient_weight(truth[i]["Overall_Tol"]) for i in ids])
     err1 = np.array([abs(_log(np.array(float(pred[i]["Overall_Tol"]))) - _log(np.array(float(truth[i]["Overall_Tol"]))))

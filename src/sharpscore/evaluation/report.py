@@ -48,6 +48,8 @@ def evaluate_rows(pred_rows: Sequence[Mapping[str, object]], truth_rows: Sequenc
     """All metrics for predicted vs reference rows (dicts keyed by RA2-DREAM column)."""
     pred, truth = _match(pred_rows, truth_rows)
     ids = sorted(truth)
+    if len(ids) < 2:
+        raise SchemaError(f"{len(ids)} patient(s) to compare: agreement statistics need at least 2")
     metrics: dict[str, object] = {"n_patients": len(ids), "ra2": ra2_scores(list(pred.values()), list(truth.values()),
                                                                           weight_by=weight_by)}
     metrics["ra2"]["winners"] = dict(WINNERS)
