@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 from . import schema
 
-__all__ = ["FlagKind", "ReviewFlag", "needs_review", "flagged_sites"]
+__all__ = ["FlagKind", "ReviewFlag", "needs_review", "flagged_sites", "parse_known"]
 
 
 class FlagKind(enum.StrEnum):
@@ -133,15 +133,19 @@ def needs_review(flags: Iterable[str]) -> bool:
     return False
 
 
+def parse_known(flags: Iterable[str]) -> list[ReviewFlag]:
+    """The flags as :class:`ReviewFlag`, leaving out any of a kind this version does not know
+    (e.g. read from a newer version's JSON)."""
+    out = []
+    for f in flags:
+        try:
+            out.append(ReviewFlag.parse(f))
+        except ValueError:
+            continue
+    return out
+
+
 def flagged_sites(flags: Iterable[str], kinds: Iterable[FlagKind]) -> set[str]:
     """The joint sites carrying a flag of one of ``kinds``."""
     wanted = set(kinds)
-    out = set()
-    for f in flags:
-        try:
-            flag = ReviewFlag.parse(f)
-        except ValueError:
-            continue
-        if flag.kind in wanted and flag.site:
-            out.add(flag.site)
-    return out
+    return {f.site for f in parse_known(flags) if f.kind in wanted and f.site}

@@ -344,6 +344,7 @@ def validate_ra2_row(row: Mapping[str, object], *, check_totals: bool = True,
             _check_value(value, site(region, name).max_for(measure),
                          f"patient {out[RA2_ID_COLUMN]}, column {col}")
         out[col] = value
+    _fill_blank_totals(out)
     if check_totals:
         _check_totals(out, tolerance)
     return out
@@ -383,6 +384,22 @@ def _as_number(value: object, where: str) -> float | None:
     return None if math.isnan(f) else f
 
 
+def _fill_blank_totals(row: dict[str, object]) -> None:
+    """A blank total whose joints are all scored is their sum (a reader's table often leaves it out)."""
+    sums: dict[str, float] = {"erosion": 0.0, "jsn": 0.0}
+    complete = {"erosion": True, "jsn": True}
+    for col in RA2_JOINT_COLUMNS:
+        measure = _COLUMN_LOOKUP[col][2]
+        if row.get(col) is None:
+            complete[measure] = False
+        else:
+            sums[measure] += float(row[col])  # type: ignore[arg-type]
+    for col, measures in (("Overall_erosion", ("erosion",)), ("Overall_narrowing", ("jsn",)),
+                          ("Overall_Tol", ("erosion", "jsn"))):
+        if row.get(col) is None and all(complete[m] for m in measures):
+            row[col] = sum(sums[m] for m in measures)
+
+
 def _check_totals(row: dict[str, object], tolerance: float) -> None:
     pid = row[RA2_ID_COLUMN]
     sums = {"erosion": 0.0, "jsn": 0.0}
@@ -391,15 +408,8 @@ def _check_totals(row: dict[str, object], tolerance: float) -> None:
             sums[_COLUMN_LOOKUP[col][2]] += float(row[col])  # type: ignore[arg-type]
     expected = {"Overall_erosion": sums["erosion"], "Overall_narrowing": sums["jsn"],
                 "Overall_Tol": sums["erosion"] + sums["jsn"]}
-    complete = {m: all(row.get(c) is not None for c in RA2_JOINT_COLUMNS if _COLUMN_LOOKUP[c][2] == m)
-                for m in ("erosion", "jsn")}
-    complete_for = {"Overall_erosion": complete["erosion"], "Overall_narrowing": complete["jsn"],
-                    "Overall_Tol": complete["erosion"] and complete["jsn"]}
     for col, want in expected.items():
         have = row.get(col)
-        if have is None and complete_for[col]:  # a blank total of fully scored joints is their sum
-            row[col] = want
-            continue
         if have is not None and abs(float(have) - want) > tolerance * max(1.0, want):  # type: ignore[arg-type]
             raise SchemaError(f"patient {pid}: {col} is {have} but its joint columns sum to {want:g}")
 

@@ -66,7 +66,7 @@ def structured_report(result, source_ds):
     from pydicom.sr.codedict import codes
 
     from .. import __version__
-    from ..flags import ReviewFlag
+    from ..flags import parse_known
 
     def concept(value: str, meaning: str):
         return hd.sr.CodedConcept(value=value, scheme_designator=_SCHEME, meaning=meaning)
@@ -86,12 +86,7 @@ def structured_report(result, source_ds):
     def flag_evaluations(flags) -> list:
         return [hd.sr.QualitativeEvaluation(name=flag_name, value=concept(f.kind.value.upper(), str(f))) for f in flags]
 
-    parsed = []
-    for f in result.flags:
-        try:
-            parsed.append(ReviewFlag.parse(f))
-        except ValueError:
-            continue
+    parsed = parse_known(result.flags)
     groups = []
     for j in result.joints:
         if j.site not in result.landmarks:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import schema
-from ..flags import ReviewFlag, needs_review
+from ..flags import needs_review, parse_known
 
 __all__ = ["patient_report_html"]
 
@@ -45,12 +45,13 @@ def _interval(row: Mapping[str, Any], name: str) -> str:
 
 def _region_section(region: str, doc: Mapping[str, Any], overlay: Path | None) -> str:
     esc = html.escape
-    flags = [ReviewFlag.parse(f) if _known(f) else f for f in doc.get("flags", [])]
+    known = parse_known(doc.get("flags", []))
     by_site: dict[str, list[str]] = {}
-    general = []
-    for f in flags:
-        site = getattr(f, "site", None)
-        (by_site.setdefault(site, []) if site else general).append(str(f))
+    for f in known:
+        if f.site:
+            by_site.setdefault(f.site, []).append(str(f))
+    on_joints = {f for fs in by_site.values() for f in fs}
+    general = [str(f) for f in doc.get("flags", []) if str(f) not in on_joints]
     review = bool(doc.get("needs_review"))
     out = [f"<h2>{esc(region)} &mdash; {esc(schema.region_kind(region))} "
            f"<span class='{'review' if review else 'ok'}'>{'needs review' if review else 'no review flag'}</span></h2>"]
@@ -81,14 +82,6 @@ def _region_section(region: str, doc: Mapping[str, Any], overlay: Path | None) -
     if general:
         out.append("<p>Flags for the film: " + esc(", ".join(general)) + "</p>")
     return "\n".join(out)
-
-
-def _known(flag: str) -> bool:
-    try:
-        ReviewFlag.parse(flag)
-        return True
-    except ValueError:
-        return False
 
 
 def patient_report_html(patient_id: str, regions: Mapping[str, Mapping[str, Any]], row: Mapping[str, Any],

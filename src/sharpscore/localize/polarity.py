@@ -19,7 +19,7 @@ from scipy.ndimage import map_coordinates
 
 from ..spatial import as_spacing, to_mm, to_px
 
-__all__ = ["SHAFTS", "shaft_contrast", "looks_inverted"]
+__all__ = ["SHAFTS", "shaft_contrast", "looks_inverted", "polarity"]
 
 SHAFTS = {"hand": [(f"mcp{d}", f"pip{d}") for d in range(2, 6)] + [(f"pip{d}", f"dip{d}") for d in range(2, 6)]
           + [("mcp1", "ip")],
@@ -28,16 +28,13 @@ INVERTED_BELOW = -0.02  # median shaft contrast (intensity units) below which th
 _MIN_CONFIDENCE = 0.3
 
 
-def shaft_contrast(pixels: np.ndarray, landmarks: Mapping[str, tuple[float, ...]], spacing_mm, kind: str, *,
-                   min_confidence: float = _MIN_CONFIDENCE) -> np.ndarray:
-    """For each phalanx between two confidently located joints: mean intensity along the middle
-    third of the shaft minus that at 0.3 shaft lengths to either side (soft tissue or air)."""
+def _shafts(pixels: np.ndarray, landmarks: Mapping[str, tuple[float, ...]], spacing_mm, kind: str
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Every measurable phalanx: its contrast (below) and the lower confidence of its two joints."""
     sp = as_spacing(spacing_mm)
-    out = []
+    contrast, confidence = [], []
     for a, b in SHAFTS[kind]:
         if a not in landmarks or b not in landmarks:
-            continue
-        if min(_conf(landmarks[a]), _conf(landmarks[b])) < min_confidence:
             continue
         ma, mb = to_mm(np.asarray(landmarks[a][:2], float), sp), to_mm(np.asarray(landmarks[b][:2], float), sp)
         length = float(np.linalg.norm(mb - ma))
@@ -51,8 +48,21 @@ def shaft_contrast(pixels: np.ndarray, landmarks: Mapping[str, tuple[float, ...]
             px = to_px(along + offset_mm * normal, sp)
             return float(map_coordinates(pixels, [px[:, 1], px[:, 0]], order=1, mode="nearest").mean())
 
-        out.append(mean_at(0.0) - 0.5 * (mean_at(0.3 * length) + mean_at(-0.3 * length)))
-    return np.asarray(out, float)
+        contrast.append(mean_at(0.0) - 0.5 * (mean_at(0.3 * length) + mean_at(-0.3 * length)))
+        confidence.append(min(_conf(landmarks[a]), _conf(landmarks[b])))
+    return np.asarray(contrast, float), np.asarray(confidence, float)
+
+
+def shaft_contrast(pixels: np.ndarray, landmarks: Mapping[str, tuple[float, ...]], spacing_mm, kind: str, *,
+                   min_confidence: float = _MIN_CONFIDENCE) -> np.ndarray:
+    """For each phalanx between two confidently located joints: mean intensity along the middle
+    third of the shaft minus that at 0.3 shaft lengths to either side (soft tissue or air)."""
+    contrast, confidence = _shafts(pixels, landmarks, spacing_mm, kind)
+    return contrast[confidence >= min_confidence]
+
+
+def _inverted(contrast: np.ndarray) -> bool:
+    return bool(len(contrast)) and float(np.median(contrast)) < INVERTED_BELOW
 
 
 def looks_inverted(pixels: np.ndarray, landmarks: Mapping[str, tuple[float, ...]], spacing_mm, kind: str, *,
@@ -60,8 +70,16 @@ def looks_inverted(pixels: np.ndarray, landmarks: Mapping[str, tuple[float, ...]
     """True when the phalanges read darker than what lies beside them (median contrast below
     ``INVERTED_BELOW``); False when they read brighter or no phalanx could be measured. Only joints
     located with at least ``min_confidence`` count."""
-    c = shaft_contrast(pixels, landmarks, spacing_mm, kind, min_confidence=min_confidence)
-    return bool(len(c)) and float(np.median(c)) < INVERTED_BELOW
+    return _inverted(shaft_contrast(pixels, landmarks, spacing_mm, kind, min_confidence=min_confidence))
+
+
+def polarity(pixels: np.ndarray, landmarks: Mapping[str, tuple[float, ...]], spacing_mm, kind: str) -> str:
+    """``'inverted'`` when the confidently located phalanges read dark, ``'suspect'`` when only the
+    unsure ones do (to be confirmed), ``'bright'`` otherwise; one pass over the phalanges."""
+    contrast, confidence = _shafts(pixels, landmarks, spacing_mm, kind)
+    if _inverted(contrast[confidence >= _MIN_CONFIDENCE]):
+        return "inverted"
+    return "suspect" if _inverted(contrast) else "bright"
 
 
 def _conf(p: tuple[float, ...]) -> float:

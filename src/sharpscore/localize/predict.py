@@ -20,7 +20,7 @@ from .decode import decode_heatmaps
 from ..resample import ImagePyramid, crop_matrix, letterbox_matrix, scale_matrix, shrink, warp
 from .geometry import CHANNELS, channel_index, estimate_spacing, kind_channels
 from .model import LocalizerNet, LocalizerSpec
-from .polarity import looks_inverted
+from .polarity import looks_inverted, polarity
 from .shape_check import ShapeCheck, check_shape
 from .template import ANCHORS, WRIST, fit_template, wrist_from_fingers
 
@@ -192,8 +192,9 @@ class Localizer:
         """Refuse a negative film: its phalanges read darker than what lies beside them, either at
         confidently located joints, or at unsure ones when the negated film is then a confidently
         located hand or foot whose phalanges read bright (:mod:`.polarity`)."""
-        inverted = looks_inverted(rg.pixels, landmarks, spacing, kind)
-        if not inverted and looks_inverted(rg.pixels, landmarks, spacing, kind, min_confidence=0.0):
+        verdict = polarity(rg.pixels, landmarks, spacing, kind)
+        inverted = verdict == "inverted"
+        if verdict == "suspect":
             negated = dataclasses.replace(rg, pixels=np.ascontiguousarray(1.0 - rg.pixels), marks=None)
             try:
                 other = self.predict(negated, refine=refine, _polarity=False)

@@ -33,7 +33,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter, gaussian_filter1d, map_coordinates
 
 from .. import schema
-from ..jsw import measure_jsw, sample_in_frame
+from ..jsw import MEASURED_FAMILIES, measure_jsw, sample_in_frame
 from ..spatial import BoneFrame, Spacing, as_spacing, bone_frame
 from .anatomy import EROSION_FRACTION, JSN_GAP_FACTOR, normal_gap_mm
 
@@ -210,7 +210,6 @@ class _Warp:
 
 
 ADULT_REFERENCE_RANGE = (0.75, 1.1)  # a healthy adult joint space, as a fraction of anatomy.normal_gap_mm
-_REFERENCE_FAMILIES = ("finger", "foot")  # where a film's joint space is measured along one bone axis
 
 
 def to_adult_reference(pixels: np.ndarray, frame: BoneFrame, gap: Gap, rng: np.random.Generator, *,
@@ -500,7 +499,7 @@ def edit_radiograph(pixels: np.ndarray, landmarks: Mapping[str, tuple[float, ...
     drawn: dict[str, dict[str, int]] = {s.name: {"erosion": 0, "jsn": 0} for s in sites}
     for s in sorted(sites, key=lambda s: (s.family == "wrist", s.name)):
         g = int((grades.get(s.name) or {}).get("jsn") or 0) if s.max_for("jsn") else 0
-        adult = jsn_reference == "adult" and s.max_for("jsn") > 0 and s.family in _REFERENCE_FAMILIES
+        adult = jsn_reference == "adult" and s.max_for("jsn") > 0 and s.family in MEASURED_FAMILIES
         if g <= 0 and not adult:
             continue
         frame = bone_frame(kind, s.name, lm, sp)
