@@ -1,6 +1,8 @@
 """Localiser figures: `python bench/localizer.py [--model PATH_OR_NAME] [--shared ../shared/data]`.
 
 - real held-out Digital Hand Atlas hands (the 21 `dataset/valid` images): error in mm, % within 2/4/10 mm;
+  and the eight carpal/forearm sites against their definitions from the atlas's carpal points
+  (`dha_wrist`; `--no-real-wrist` gives the fine network's own finds, before the real-wrist pass);
 - an unseen phantom test cohort (seed 9001, hands and feet): % of all sites within 2 mm;
 - the real adult hand DICOM: overlay PNG (docs/img/localizer_real_hand.png) and its finger joints;
 - every other shared DICOM: refused as not a hand or foot;
@@ -31,6 +33,7 @@ from sharpscore.models import load_localizer  # noqa: E402
 from sharpscore.synth import render  # noqa: E402
 from sharpscore.synth.cohort import patient_seeds  # noqa: E402
 from sharpscore.synth.disease import sample_patient_grades  # noqa: E402
+from sharpscore.localize.wrist_template import SITES as WRIST_SITES, dha_points, derived_sites  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DHA_VALID = ["3144", "3147", "3162", "3164", "3167", "3173", "3183", "3184", "3206", "3221", "3224", "3239", "3240",
@@ -51,7 +54,10 @@ def dha(loc, shared: Path) -> dict:
             name = DHA_MAP.get(row["landmark"], row["landmark"])
             if row["image_id"] in DHA_VALID and name in schema.HAND_LANDMARKS:
                 table.setdefault(row["image_id"], {})[name] = (float(row["x_px"]), float(row["y_px"]))
+    derived = dha_points(shared / "dha-hands" / "landmarks.csv")
     errors, finger, regions, conf = [], [], [], []
+    wrist: dict[str, list[float]] = {k: [] for k in WRIST_SITES}
+    from_anatomy: list[bool] = []
     for image_id, pts in sorted(table.items()):
         rg = sharpscore.load_radiograph(shared / "dha-hands" / "images" / f"{image_id}.jpg", spacing_mm=DHA_SPACING)
         try:
@@ -60,12 +66,16 @@ def dha(loc, shared: Path) -> dict:
             regions.append("refused")
             continue
         regions.append(pred.region)
+        from_anatomy.append(any(f.kind == "wrist_from_anatomy" for f in pred.flags))
         for name, (x, y) in pts.items():
             e = float(np.hypot(pred.landmarks[name][0] - x, pred.landmarks[name][1] - y) * DHA_SPACING)
             errors.append(e)
             conf.append(pred.landmarks[name][2])
             if _is_finger(name):
                 finger.append(e)
+        truth = derived_sites(derived[image_id])
+        for name in WRIST_SITES:
+            wrist[name].append(float(np.linalg.norm(np.array(pred.landmarks[name][:2]) * DHA_SPACING - truth[name])))
     e, f = np.array(errors), np.array(finger)
     if not e.size:
         return {"images": len(table), "refused": regions.count("refused")}
@@ -73,7 +83,19 @@ def dha(loc, shared: Path) -> dict:
             "mean_mm": float(e.mean()), "within_2mm": float(np.mean(e <= 2)), "within_4mm": float(np.mean(e <= 4)),
             "within_10mm": float(np.mean(e <= 10)), "finger_median_mm": float(np.median(f)),
             "finger_within_4mm": float(np.mean(f <= 4)), "region_LH_fraction": regions.count("LH") / len(regions),
-            "by_confidence": _by_confidence(e, np.array(conf))}
+            "by_confidence": _by_confidence(e, np.array(conf)),
+            "dha_wrist": {**_wrist_summary(wrist), "films_with_sites_from_anatomy": int(sum(from_anatomy))}}
+
+
+def _wrist_summary(wrist: dict[str, list[float]]) -> dict:
+    """Carpal/forearm sites against their definitions from the atlas's carpal points
+    (sharpscore.localize.wrist_template.DEFINITIONS; the atlas marks no SvdH wrist site itself)."""
+    every = np.concatenate([np.array(v) for v in wrist.values()])
+    return {"truth": "SvdH sites derived from the atlas's carpal and forearm points (wrist_template.DEFINITIONS)",
+            "median_mm": round(float(np.median(every)), 2), "within_4mm": round(float(np.mean(every <= 4)), 4),
+            "within_8mm": round(float(np.mean(every <= 8)), 4),
+            "per_site_median_mm": {k: round(float(np.median(v)), 2) for k, v in wrist.items()},
+            "per_site_p90_mm": {k: round(float(np.percentile(v, 90)), 2) for k, v in wrist.items()}}
 
 
 def _by_confidence(err: np.ndarray, conf: np.ndarray, threshold: float = 0.3) -> dict:
@@ -88,10 +110,12 @@ def _by_confidence(err: np.ndarray, conf: np.ndarray, threshold: float = 0.3) ->
 
 def phantoms(loc, n_patients: int, seed: int = 9001) -> dict:
     errors: dict[str, list[float]] = {"hand": [], "foot": []}
+    wrist: dict[str, list[float]] = {k: [] for k in WRIST_SITES}
     conf: list[float] = []
     ordered: list[float] = []  # every error in the order of ``conf``
     correct = 0
     total = 0
+    from_anatomy = 0  # hands whose carpal sites the real-wrist template placed (not coherent)
     for i in range(n_patients):
         seeds = patient_seeds(seed, i)
         grades = sample_patient_grades(np.random.default_rng(seeds["disease"]))
@@ -99,6 +123,7 @@ def phantoms(loc, n_patients: int, seed: int = 9001) -> dict:
             img = render(region, grades[region], seed=seeds[region], person_seed=seeds[schema.region_kind(region)])
             pred = loc.predict(img.radiograph)
             total += 1
+            from_anatomy += int(any(f.kind == "wrist_from_anatomy" for f in pred.flags))
             correct += int(pred.region == region)
             sp = img.radiograph.spacing_mm[0]
             for name, (x, y) in img.landmarks.items():
@@ -106,8 +131,14 @@ def phantoms(loc, n_patients: int, seed: int = 9001) -> dict:
                                                                          pred.landmarks[name][1] - y) * sp))
                 conf.append(pred.landmarks[name][2])
                 ordered.append(errors[schema.region_kind(region)][-1])
+                if name in wrist:
+                    wrist[name].append(ordered[-1])
     every = np.array(errors["hand"] + errors["foot"])
-    return {"images": total, "seed": seed, "region_accuracy": correct / total, "median_mm": float(np.median(every)),
+    carpal = np.concatenate([np.array(v) for v in wrist.values()])
+    return {"hands_with_sites_from_anatomy": from_anatomy,
+            "carpal_sites_within_2mm": float(np.mean(carpal <= 2)), "carpal_sites_within_4mm": float(np.mean(carpal <= 4)),
+            "carpal_sites_median_mm": {k: round(float(np.median(v)), 2) for k, v in wrist.items()},
+"images": total, "seed": seed, "region_accuracy": correct / total, "median_mm": float(np.median(every)),
             "within_2mm": float(np.mean(every <= 2)), "within_4mm": float(np.mean(every <= 4)),
             "hand_within_2mm": float(np.mean(np.array(errors["hand"]) <= 2)),
             "foot_within_2mm": float(np.mean(np.array(errors["foot"]) <= 2)),
@@ -161,11 +192,14 @@ def main() -> None:
     p.add_argument("--shared", default=str(ROOT.parent / "shared" / "data"))
     p.add_argument("--phantom-patients", type=int, default=25)
     p.add_argument("--no-overlay", action="store_true")
+    p.add_argument("--no-real-wrist", action="store_true",
+                   help="ablation: keep the fine network's own carpal/forearm finds (no real-wrist template pass)")
     args = p.parse_args()
     import torch
 
     torch.set_num_threads(2)
     loc = load_localizer(args.model)
+    loc.real_wrist = not args.no_real_wrist
     shared = Path(args.shared) if Path(args.shared).exists() else None
     result = {"model": args.model, "machine": machine(), "command": "python bench/localizer.py " + " ".join(sys.argv[1:])}
     if shared is not None:

@@ -43,7 +43,8 @@ def test_needs_review_is_decided_by_the_kind():
     assert needs_review(["spacing_estimated", ReviewFlag(FlagKind.LOW_CONFIDENCE, "pip3")])
     assert needs_review(["a_flag_from_a_newer_version"])  # unknown: a reader looks
     assert all(k.informational == (k in {FlagKind.SPACING_ESTIMATED, FlagKind.READER_LANDMARKS, FlagKind.RELOCATED,
-                                         FlagKind.ATYPICAL_POSITION, FlagKind.RETEST_SD_FROM_DEFAULT_MODEL})
+                                         FlagKind.ATYPICAL_POSITION, FlagKind.RETEST_SD_FROM_DEFAULT_MODEL,
+                                         FlagKind.WRIST_FROM_ANATOMY})
                for k in FlagKind)
 
 

@@ -26,7 +26,8 @@ __all__ = ["FlagKind", "ReviewFlag", "needs_review", "flagged_sites", "parse_kno
 
 class FlagKind(enum.StrEnum):
     """Every flag sharpscore writes. Informational kinds (``spacing_estimated``,
-    ``reader_landmarks``, ``relocated``, ``atypical_position``, ``retest_sd_from_default_model``)
+    ``reader_landmarks``, ``relocated``, ``wrist_from_anatomy``, ``atypical_position``,
+    ``retest_sd_from_default_model``)
     say how a result was made; every other kind sets ``needs_review``."""
 
     # the localiser (sharpscore.localize)
@@ -34,6 +35,7 @@ class FlagKind(enum.StrEnum):
     LOW_CONFIDENCE = "low_confidence"
     IMPLAUSIBLE_JOINT_CONFIGURATION = "implausible_joint_configuration"
     RELOCATED = "relocated"
+    WRIST_FROM_ANATOMY = "wrist_from_anatomy"
     ATYPICAL_POSITION = "atypical_position"
     LATERALITY_UNCERTAIN = "laterality_uncertain"
     LATERALITY_CONFLICTS_WITH_TAG = "laterality_conflicts_with_tag"
@@ -79,6 +81,7 @@ class FlagKind(enum.StrEnum):
 
 
 _INFORMATIONAL = frozenset({FlagKind.SPACING_ESTIMATED, FlagKind.READER_LANDMARKS, FlagKind.RELOCATED,
+                            FlagKind.WRIST_FROM_ANATOMY,
                             FlagKind.ATYPICAL_POSITION, FlagKind.RETEST_SD_FROM_DEFAULT_MODEL})
 _SITES = frozenset(n for kind in ("hand", "foot") for n in schema.landmarks(kind))
 
