@@ -9,10 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import schema
 from ..flags import ReviewFlag, needs_review
-from ..scoring.distribution import expected_value
-from ..scoring.predict import JointScore, RegionScores
+from ..scoring.distribution import ExpectedTotals
+from ..scoring.predict import JointScore, RegionScores, find_joint
 
 __all__ = ["RadiographScore", "PatientScore"]
 
@@ -23,22 +22,9 @@ def _round(v, nd=4):
     return None if v is None else round(float(v), nd)
 
 
-class _Totals:
-    """Expected totals from ``distributions`` and JSON output, shared by the result types."""
-
-    distributions: dict[str, np.ndarray]
-
-    @property
-    def erosion(self) -> float:
-        return expected_value(self.distributions["erosion"])
-
-    @property
-    def jsn(self) -> float:
-        return expected_value(self.distributions["jsn"])
-
-    @property
-    def total(self) -> float:
-        return expected_value(self.distributions["total"])
+class _Totals(ExpectedTotals):
+    """Expected totals (:class:`~sharpscore.scoring.distribution.ExpectedTotals`) and JSON output,
+    shared by the result types."""
 
     def to_dict(self) -> dict[str, Any]:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -84,10 +70,7 @@ class RadiographScore(_Totals):
     region_scores: RegionScores | None = field(default=None, repr=False)
 
     def joint(self, site: str) -> JointScore:
-        for j in self.joints:
-            if j.site == site:
-                return j
-        raise KeyError(f"{site!r} is not a scored site of this {schema.region_kind(self.region)}")
+        return find_joint(self.joints, site, self.region)
 
     def add_flag(self, flag: ReviewFlag) -> None:
         """Add a flag; ``needs_review`` follows from the flags (:func:`sharpscore.flags.needs_review`)."""

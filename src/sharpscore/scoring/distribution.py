@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-__all__ = ["sum_distribution", "expected_value", "credible_interval", "most_likely"]
+__all__ = ["sum_distribution", "expected_value", "credible_interval", "most_likely", "ExpectedTotals"]
 
 
 def sum_distribution(distributions: Iterable) -> np.ndarray:
@@ -45,3 +45,27 @@ def credible_interval(distribution, coverage: float = 0.9) -> tuple[int, int]:
     lo = int(np.searchsorted(cdf, tail + 1e-12, side="right"))
     hi = int(np.searchsorted(cdf, 1.0 - tail - 1e-12, side="left"))
     return min(lo, len(p) - 1), min(max(hi, lo), len(p) - 1)
+
+
+class ExpectedTotals:
+    """The expected ``erosion``, ``jsn`` and ``total`` of a result holding ``distributions``
+    (``{'erosion' | 'jsn' | 'total': P(sum = k)}``): one definition for a region's scores
+    (:class:`~sharpscore.scoring.RegionScores`, :class:`~sharpscore.RadiographScore`) and a
+    patient's (:class:`~sharpscore.PatientScore`)."""
+
+    distributions: dict[str, np.ndarray]
+
+    def expected(self, measure: str) -> float:
+        return expected_value(self.distributions[measure])
+
+    @property
+    def erosion(self) -> float:
+        return self.expected("erosion")
+
+    @property
+    def jsn(self) -> float:
+        return self.expected("jsn")
+
+    @property
+    def total(self) -> float:
+        return self.expected("total")

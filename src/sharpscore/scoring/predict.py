@@ -12,7 +12,7 @@ import torch
 from ..spatial import as_spacing
 from .. import schema
 from ..resample import ImagePyramid, scale_matrix, warp
-from .distribution import credible_interval, expected_value, most_likely, sum_distribution
+from .distribution import ExpectedTotals, credible_interval, expected_value, most_likely, sum_distribution
 from .geometry import distal_direction, site_crop_matrix
 from .model import HEADS, ScorerNet, ScorerSpec, head_for, site_index
 from .ordinal import corn_probabilities
@@ -46,9 +46,18 @@ class JointScore:
         return dict(self.__dict__)
 
 
+def find_joint(joints: Sequence[JointScore], site: str, region: str) -> JointScore:
+    """The score of ``site`` among ``joints`` (KeyError naming the region's kind when absent)."""
+    for j in joints:
+        if j.site == site:
+            return j
+    raise KeyError(f"{site!r} is not a scored site of this {schema.region_kind(region)}")
+
+
 @dataclass
-class RegionScores:
-    """All scored sites of one hand or foot, with erosion, JSN and total distributions."""
+class RegionScores(ExpectedTotals):
+    """All scored sites of one hand or foot, with erosion, JSN and total distributions (the
+    scorer's output; :class:`sharpscore.RadiographScore` adds the film, landmarks and flags)."""
 
     region: str
     joints: list[JointScore]
@@ -58,26 +67,8 @@ class RegionScores:
     missing: list[str] = field(default_factory=list)  # sites that could not be scored (no landmark)
     features: np.ndarray | None = field(default=None, repr=False)  # backbone features per joint (OOD calibration)
 
-    def expected(self, measure: str) -> float:
-        return expected_value(self.distributions[measure])
-
-    @property
-    def erosion(self) -> float:
-        return self.expected("erosion")
-
-    @property
-    def jsn(self) -> float:
-        return self.expected("jsn")
-
-    @property
-    def total(self) -> float:
-        return self.expected("total")
-
     def joint(self, site: str) -> JointScore:
-        for j in self.joints:
-            if j.site == site:
-                return j
-        raise KeyError(site)
+        return find_joint(self.joints, site, self.region)
 
 
 def prepare_image(pixels: np.ndarray | torch.Tensor | ImagePyramid, spacing_mm: tuple[float, float],
