@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 import sharpscore
@@ -51,12 +52,57 @@ def test_patient_subset_reports_missing_regions(jpeg_patient):
         sharpscore.score_patient({"XX": jpeg_patient / "P00000-LH.jpg"})
 
 
-def test_explain_gives_a_gradcam_per_joint(scorer, jpeg_patient, tmp_path):
+def test_explain_gives_a_signed_occlusion_map_per_joint(scorer, jpeg_patient, tmp_path):
     res = scorer.score(jpeg_patient / "P00000-LF.jpg", explain=True)
+    assert res.explanation_method == "occlusion"
     assert set(res.explanations) == {j.site for j in res.joints}
     for m in res.explanations.values():
-        assert m.shape == (scorer.joint_model.spec.size,) * 2 and 0 <= m.min() <= m.max() <= 1
-    assert res.save_explanations(tmp_path / "cam.png").stat().st_size > 1000
+        assert m.shape == (scorer.joint_model.spec.size,) * 2 and -1 <= m.min() <= m.max() <= 1
+        assert np.isclose(np.abs(m).max(), 1.0) or np.abs(m).max() == 0  # scaled per map, sign kept
+    assert res.save_explanations(tmp_path / "occlusion.png").stat().st_size > 1000
+
+
+def test_gradcam_is_still_available_and_an_unknown_method_is_refused(jpeg_patient, tmp_path):
+    from sharpscore import Scorer
+
+    gc = Scorer(explain_method="gradcam").score(jpeg_patient / "P00000-LF.jpg", explain=True)
+    assert gc.explanation_method == "gradcam"
+    assert all(0 <= m.min() <= m.max() <= 1 for m in gc.explanations.values())
+    assert gc.save_explanations(tmp_path / "cam.png").stat().st_size > 1000
+    with pytest.raises(InputError, match="unknown explanation method"):
+        Scorer(explain_method="saliency")
+
+
+def test_occlusion_peak_falls_on_a_drawn_erosion(scorer):
+    """A phantom hand with grade-4 erosions at two MCPs: the occlusion map's peak lies on the
+    lesion (where the eroded and healthy renders differ) at both."""
+    import torch
+    from scipy.ndimage import binary_dilation
+
+    from sharpscore.api.explain import explain_joints
+    from sharpscore.scoring.model import head_for, site_index
+    from sharpscore.scoring.predict import _normalise, prepare_image, site_crops
+    from sharpscore.synth import render
+
+    sites = ["mcp2", "mcp3"]
+    healthy = render("RH", {}, seed=707, spacing_mm=0.12)
+    sick = render("RH", {s: {"erosion": 4, "jsn": 0} for s in sites}, seed=707, spacing_mm=0.12)
+    js = scorer.joint_model
+
+    def crops(pixels):
+        small, sp, to_small = prepare_image(torch.from_numpy(np.asarray(pixels, np.float32)), (0.12, 0.12),
+                                            js.spec.cache_mm_per_px)
+        lm = {k: tuple((to_small @ np.array([v[0], v[1], 1.0]))[:2]) for k, v in sick.landmarks.items()}
+        return site_crops(small, sp, lm, "RH", js.spec, sites)
+
+    lesion = crops(np.abs(sick.radiograph.pixels - healthy.radiograph.pixels))[:, 0].numpy() > 0.03
+    heads = [[head_for("hand", "erosion"), head_for("hand", "jsn")]] * 2
+    maps = explain_joints(js.nets[0], _normalise(crops(sick.radiograph.pixels)),
+                          torch.tensor([site_index("hand", s) for s in sites]), heads)
+    for m, mask in zip(maps, lesion):
+        assert mask.any()
+        iy, ix = np.unravel_index(int(np.argmax(m)), m.shape)
+        assert binary_dilation(mask, iterations=5)[iy, ix]
 
 
 def test_score_many_keeps_errors_in_place(scorer, jpeg_patient, tmp_path):

@@ -65,6 +65,7 @@ class RadiographScore(_Totals):
     spacing_source: str | None = None
     model: dict[str, str] = field(default_factory=dict)
     explanations: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    explanation_method: str | None = None  # 'occlusion' (signed, [-1, 1]) or 'gradcam' ([0, 1])
     crops: dict[str, np.ndarray] | None = field(default=None, repr=False)
     radiograph: Any = field(default=None, repr=False)
     region_scores: RegionScores | None = field(default=None, repr=False)

@@ -40,7 +40,8 @@ class Scorer:
     """
 
     def __init__(self, model: str = "default", *, device: str | None = None, localizer: str = "default",
-                 tta: bool = False, review: ReviewPolicy | None = None, threads: int | None = None):
+                 tta: bool = False, review: ReviewPolicy | None = None, threads: int | None = None,
+                 explain_method: str = "occlusion"):
         from .._threads import fix_threads
         from ..models import load_localizer, load_scorer
 
@@ -51,6 +52,13 @@ class Scorer:
         self.localizer = load_localizer(localizer, self.device)
         self.review = review or ReviewPolicy()
         self.model_info = {"scorer": str(model), "localizer": str(localizer)}
+        from .explain import METHODS
+
+        if explain_method not in METHODS:
+            from ..errors import InputError
+
+            raise InputError(f"unknown explanation method {explain_method!r}; choose one of {', '.join(METHODS)}")
+        self.explain_method = explain_method
 
     @property
     def joint_scorer(self):
@@ -108,7 +116,7 @@ class Scorer:
     def _explain(self, res: RadiographScore, pyramid: ImagePyramid | None = None) -> None:
         from ..scoring.model import head_for, site_index
         from ..scoring.predict import _normalise, prepare_image, site_crops
-        from .explain import joint_gradcam
+        from .explain import explain_joints
 
         js = self.joint_model
         small, spacing, to_small = prepare_image(pyramid if pyramid is not None else res.radiograph.pixels,
@@ -119,8 +127,9 @@ class Scorer:
         crops = _normalise(site_crops(small, spacing, lm, res.region, js.spec, names)).to(js.device)
         sites = torch.tensor([site_index(kind, n) for n in names])
         heads = [[head_for(kind, m) for m in ("erosion", "jsn") if schema.site(kind, n).max_for(m)] for n in names]
-        maps = joint_gradcam(js.nets[0], crops, sites, heads)
+        maps = explain_joints(js.nets[0], crops, sites, heads, self.explain_method)
         res.explanations = {n: maps[i] for i, n in enumerate(names)}
+        res.explanation_method = self.explain_method
         res.crops = {n: crops[i, 0].cpu().numpy() for i, n in enumerate(names)}
 
     # ---------------------------------------------------------------------------------------------
@@ -218,7 +227,8 @@ def score_radiograph(source: Any, *, model: str = "default", device: str | None 
         source: a path (DICOM, PNG, JPEG, MHA), a pydicom Dataset or a 2-D array.
         model: a shipped scorer name, a ``best.pt`` path, or a folder of fold bundles.
         device: ``'cpu'`` (default) or ``'cuda'``.
-        explain: also compute per-joint Grad-CAM maps (``result.save_explanations(path)``).
+        explain: also compute per-joint attribution maps (``result.save_explanations(path)``):
+            signed occlusion sensitivity by default, Grad-CAM with ``Scorer(explain_method="gradcam")``.
         landmarks: a reader's joint positions (``{site: (x, y)}`` or a labelme file) for some or all
             sites, used in place of the localiser's; see :meth:`Scorer.score`.
         region: 'LH', 'RH', 'LF' or 'RF' when the localiser cannot place the film itself.

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", default="json,csv",
                    help="comma-separated outputs: json, csv, png (overlays), html (a report per patient in "
                         "DIR/reports/), sr (DICOM SR + overlay, needs sharpscore[dicom]); default json,csv")
-    p.add_argument("--explain", action="store_true", help="also write per-joint Grad-CAM grids to DIR/explain/")
+    p.add_argument("--explain", action="store_true", help="also write per-joint attribution grids (occlusion sensitivity) to DIR/explain/")
     p.add_argument("--workers", type=int, default=1, help="decoding processes (default 1)")
     p.add_argument("--batch-size", type=int, default=8, help="radiographs per network batch (default 8)")
     p.add_argument("--model", default="default", help="scorer: shipped name, best.pt, or a folder of fold bundles")
