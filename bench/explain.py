@@ -50,7 +50,6 @@ def _crops(scorer, pixels: np.ndarray, spacing, landmarks: dict, region: str):
 
 
 def _lesion_masks(scorer, before: np.ndarray, after: np.ndarray, spacing, landmarks: dict, region: str) -> np.ndarray:
-    import torch
     from scipy.ndimage import binary_dilation
 
     _, diff = _crops(scorer, np.abs(after - before), spacing, landmarks, region)
