@@ -53,7 +53,13 @@ def test_patient_subset_reports_missing_regions(jpeg_patient):
 
 
 def test_explain_gives_a_signed_occlusion_map_per_joint(scorer, jpeg_patient, tmp_path):
+    import torch
+
+    net = scorer.joint_model.nets[0]
+    before = {k: v.clone() for k, v in net.state_dict().items()}
     res = scorer.score(jpeg_patient / "P00000-LF.jpg", explain=True)
+    # explaining never changes the model (batch-norm statistics included)
+    assert all(torch.equal(v, before[k]) for k, v in net.state_dict().items()) and not net.training
     assert res.explanation_method == "occlusion"
     assert set(res.explanations) == {j.site for j in res.joints}
     for m in res.explanations.values():

@@ -79,7 +79,9 @@ def joint_occlusion(net, crops: torch.Tensor, sites: torch.Tensor, heads: list[l
     maps = []
     with torch.inference_mode():
         for i in range(len(crops)):
-            one = _SeverityOne(net, int(sites[i]), heads[i])
+            # eval: MONAI runs the module in its own train/eval mode, and a new module is in train
+            # mode (batch-norm statistics would be used and overwritten)
+            one = _SeverityOne(net, int(sites[i]), heads[i]).eval()
             base = float(one(crops[i:i + 1])[0, 0])
             occ = OcclusionSensitivity(one, mask_size=mask_px, n_batch=64, verbose=False, mode="gaussian",
                                        overlap=overlap, activate=False)
