@@ -1,11 +1,17 @@
-"""Bounded fuzzing: `python bench/fuzz.py [--target loader|tables|configs] [--seconds 120] [--seed 0]`.
+"""Bounded fuzzing: `python bench/fuzz.py [--target loader|tables|configs|scoring] [--seconds 120] [--seed 0]`.
 
 ``--target tables`` mutates a reader table in the RA2-DREAM layout (cells replaced by garbage, bytes
 flipped, rows cut or doubled) and runs `sharpscore evaluate` on it in-process; ``--target configs``
 mutates the shipped YAML configs (values replaced by other types, keys dropped or misspelt, bytes
 flipped) and loads and validates them as `sharpscore train` does, without training. For both, a
 one-line typed error (exit 2) or a normal result is the promised behaviour, and "internal error" or
-a raw exception is a bug. Results: bench/results/fuzz-tables.json, fuzz-configs.json.
+a raw exception is a bug. ``--target scoring`` passes hostile but decodable films through
+localisation and scoring (rotated, flipped, cropped, padded, shrunk, noisy, gamma-warped, inverted,
+blocked out, tiled, constant, tiny; wrong spacing, reader landmarks off the film or with NaN, an
+unknown region): a typed error or a result with only finite numbers is promised, and a scored
+hostile film should carry a review reason of its own, beyond the model-wide provenance flags
+(``scored_without_review`` counts those that do not). Results:
+bench/results/fuzz-tables.json, fuzz-configs.json, fuzz-scoring.json.
 
 The loader (the default target):
 
@@ -251,11 +257,148 @@ def fuzz_configs(a, rng: random.Random, tmp: Path) -> dict:
     return {"attempts": attempts, "outcomes": counts, "examples": examples, "seed_configs": sorted(docs)}
 
 
+def _scoring_seeds() -> list[tuple[str, np.ndarray, tuple[float, float] | None]]:
+    from sharpscore.synth import render
+
+    out = []
+    for path in (SHARED / "dicom" / "NM_Kakadu44_SOTmarkerincons.dcm",):
+        if path.exists():
+            rg = sharpscore.load_radiograph(path)
+            out.append((path.name, rg.pixels, rg.spacing_mm))
+    for i in ("3300", "3769"):
+        path = SHARED / "dha-hands" / "images" / f"{i}.jpg"
+        if path.exists():
+            out.append((f"dha-{i}", sharpscore.load_radiograph(path).pixels, (0.108075, 0.108075)))
+    for region in ("RH", "LF"):
+        out.append((f"phantom-{region}", render(region, {}, seed=3, spacing_mm=0.15).radiograph.pixels, (0.15, 0.15)))
+    return out
+
+
+def mutate_film(pixels: np.ndarray, spacing, rng: random.Random):
+    """A film that decodes fine but is hostile to the pipeline: geometry, intensity, spacing and
+    reader landmarks gone wrong. Returns (pixels, spacing, landmarks or None, region or None, how)."""
+    from scipy import ndimage
+
+    px = np.asarray(pixels, np.float32)
+    h, w = px.shape
+    how = rng.choice(["rotate", "flip", "crop", "pad", "shrink", "noise", "gamma", "invert", "block", "line",
+                      "tile", "spacing", "constant", "tiny", "landmarks", "landmarks_outside", "region"])
+    lm, region = None, None
+    if how == "rotate":
+        px = ndimage.rotate(px, rng.uniform(0, 360), reshape=True, order=1, cval=0.0)
+    elif how == "flip":
+        px = px[::-1] if rng.random() < 0.5 else px[:, ::-1]
+    elif how == "crop":
+        y0, x0 = rng.randrange(h // 2), rng.randrange(w // 2)
+        px = px[y0:y0 + rng.randrange(8, h - y0 + 1), x0:x0 + rng.randrange(8, w - x0 + 1)]
+    elif how == "pad":
+        k = rng.randrange(1, max(h, w))
+        px = np.pad(px, k, constant_values=rng.choice([0.0, 1.0, 0.5]))
+    elif how == "shrink":
+        f = rng.uniform(0.05, 0.6)
+        px = ndimage.zoom(px, f, order=1)
+        spacing = None if spacing is None else (spacing[0] / f, spacing[1] / f)
+    elif how == "noise":
+        px = px + np.random.default_rng(rng.randrange(1 << 30)).normal(0, rng.uniform(0.05, 1.0), px.shape)
+    elif how == "gamma":
+        px = np.clip(px, 0, 1) ** rng.choice([0.05, 0.3, 3.0, 20.0])
+    elif how == "invert":
+        px = 1.0 - px
+    elif how == "block":
+        y0, x0 = rng.randrange(h), rng.randrange(w)
+        px = px.copy()
+        px[y0:y0 + rng.randrange(1, h), x0:x0 + rng.randrange(1, w)] = rng.choice([0.0, 1.0])
+    elif how == "line":
+        px = px.copy()
+        px[:, rng.randrange(w)] = 1.0
+        px[rng.randrange(h), :] = 1.0
+    elif how == "tile":
+        px = np.concatenate([px, px[:, ::-1]], axis=1)
+    elif how == "spacing":
+        spacing = rng.choice([None, (0.001, 0.001), (5.0, 5.0), (0.1, 2.0), (rng.uniform(0.02, 1.0),) * 2])
+    elif how == "constant":
+        px = np.full_like(px, rng.choice([0.0, 0.5, 1.0]))
+    elif how == "tiny":
+        px = px[:rng.randrange(1, 40), :rng.randrange(1, 40)]
+    elif how in ("landmarks", "landmarks_outside"):
+        names = ["mcp2", "mcp3", "pip3", "radcar", "mtp1", "ip", "nosuchsite"]
+        big = 10 * max(h, w) if how == "landmarks_outside" else 1
+        lm = {n: (rng.uniform(-big, w * big), rng.uniform(-big, h * big)) for n in rng.sample(names, rng.randrange(1, 6))}
+        if rng.random() < 0.2:
+            lm[rng.choice(names)] = (float("nan"), 3.0)
+    elif how == "region":
+        region = rng.choice(["LH", "RH", "LF", "RF", "XX", "lh"])
+    return np.ascontiguousarray(np.clip(px, 0.0, 1.0), np.float32), spacing, lm, region, how
+
+
+def _film_reasons(flags) -> list:
+    """The review reasons a film's result carries beyond those every result of the model carries
+    (what the scorer has seen, its calibration size) and the informational ones."""
+    from sharpscore.flags import FlagKind, parse_known
+
+    model_wide = {FlagKind.SCORER_TRAINED_ON_PHANTOMS_ONLY, FlagKind.SCORER_NEVER_SAW_REAL_HAND,
+                  FlagKind.SCORER_NEVER_SAW_REAL_FOOT, FlagKind.SCORER_REAL_FILMS_SIMULATED_DISEASE,
+                  FlagKind.SMALL_CALIBRATION}
+    return [f for f in parse_known(flags) if not f.kind.informational and f.kind not in model_wide]
+
+
+def fuzz_scoring(a, rng: random.Random, tmp: Path) -> dict:  # noqa: ARG001
+    """Hostile but decodable films through localisation and scoring (``Scorer.score``). Promised: a
+    typed error, or a result whose every number is finite and whose JSON is valid; anything else is
+    counted (raw exception, non-finite result, hang over 60 s)."""
+    from sharpscore import Scorer
+
+    scorer = Scorer()
+    pool = _scoring_seeds()
+    # scored: with a review reason of its own (the promised outcome for a hostile film still scored);
+    # scored_without_review: a hostile film scored with no reason of its own for a reader to look
+    # (beyond the model-wide provenance flags every result carries): to inspect
+    counts = {"typed_error": 0, "scored": 0, "scored_without_review": 0, "raw_exception": 0,
+              "non_finite_result": 0, "hang": 0}
+    by_how: dict[str, dict[str, int]] = {}
+    examples: dict[str, list[str]] = {}
+    attempts, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < a.seconds:
+        name, pixels, spacing = rng.choice(pool)
+        px, sp, lm, region, how = mutate_film(pixels, spacing, rng)
+        attempts += 1
+        signal.alarm(60)
+        outcome = "scored"
+        try:
+            rg = sharpscore.load_radiograph(px, spacing_mm=sp)
+            res = scorer.score(rg, landmarks=lm, region=region)
+            doc = json.loads(res.to_json())
+            numbers = [res.total, res.erosion, res.jsn, *[v for iv in res.intervals.values() for v in iv]]
+            if not all(np.isfinite(numbers)) or doc["total"] is None:
+                outcome = "non_finite_result"
+                examples.setdefault(outcome, []).append(f"{name} {how}")
+            elif not _film_reasons(res.flags):
+                outcome = "scored_without_review"
+        except SharpScoreError:
+            outcome = "typed_error"
+        except _Hang:
+            outcome = "hang"
+            examples.setdefault("hang", []).append(f"{name} {how}")
+        except Exception as exc:  # noqa: BLE001 - what the bench is looking for
+            outcome = "raw_exception"
+            ex = examples.setdefault(type(exc).__name__, [])
+            if len(ex) < 3:
+                tb = traceback.extract_tb(exc.__traceback__)[-1]
+                ex.append(f"{name} {how}: {str(exc)[:120]} ({Path(tb.filename).name}:{tb.lineno})")
+        finally:
+            signal.alarm(0)
+        counts[outcome] += 1
+        by_how.setdefault(how, {}).setdefault(outcome, 0)
+        by_how[how][outcome] += 1
+    return {"attempts": attempts, "outcomes": counts, "by_mutation": by_how, "examples": examples,
+            "seed_films": [n for n, _, _ in pool]}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=120)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--target", default="loader", choices=["loader", "tables", "configs"])
+    p.add_argument("--target", default="loader", choices=["loader", "tables", "configs", "scoring"])
     a = p.parse_args()
     rng = random.Random(a.seed)
     signal.signal(signal.SIGALRM, _alarm)
@@ -264,7 +407,7 @@ def main() -> None:
         import logging
 
         logging.disable(logging.WARNING)
-        res = (fuzz_tables if a.target == "tables" else fuzz_configs)(a, rng, tmp)
+        res = {"tables": fuzz_tables, "configs": fuzz_configs, "scoring": fuzz_scoring}[a.target](a, rng, tmp)
         out = {"what": __doc__.split("\n\n")[1], "machine": machine(),
                "command": f"python bench/fuzz.py --target {a.target} --seconds {a.seconds} --seed {a.seed}", **res}
         (ROOT / "bench" / "results" / f"fuzz-{a.target}.json").write_text(json.dumps(out, indent=1) + "\n")

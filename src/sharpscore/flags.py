@@ -53,6 +53,8 @@ class FlagKind(enum.StrEnum):
     OPEN_GROWTH_PLATES = "open_growth_plates"
     SMALLER_THAN_ADULT_HAND = "smaller_than_adult_hand"
     SPACING_DISAGREES_WITH_ANATOMY = "spacing_disagrees_with_anatomy"
+    COARSE_RESOLUTION = "coarse_resolution"
+    ANISOTROPIC_SPACING = "anisotropic_spacing"
     METAL_AT_JOINT = "metal_at_joint"
     JSN_DISAGREES_WITH_JSW = "jsn_disagrees_with_jsw"
     BURNED_IN_ANNOTATIONS = "burned_in_annotations"

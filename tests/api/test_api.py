@@ -111,6 +111,15 @@ def test_occlusion_peak_falls_on_a_drawn_erosion(scorer):
         assert binary_dilation(mask, iterations=5)[iy, ix]
 
 
+def test_a_given_region_is_checked(scorer, jpeg_patient):
+    film = jpeg_patient / "P00000-RH.jpg"
+    with pytest.raises(InputError, match="region must be one of"):
+        scorer.score(film, region="XX")
+    res = scorer.score(film, region="LF")  # the film shows a right hand: the image decides, flagged
+    assert res.region == "RH" and "region_conflicts_with_given:LF" in res.flags and res.needs_review
+    assert not any(f.startswith("region_conflicts") for f in scorer.score(film, region="RH").flags)
+
+
 def test_score_many_keeps_errors_in_place(scorer, jpeg_patient, tmp_path):
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 50)

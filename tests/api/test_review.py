@@ -46,6 +46,16 @@ def test_wide_prediction_sets_and_views():
     assert not needs_review(["spacing_estimated"]) and needs_review(["low_confidence:mcp2"])
 
 
+def test_coarse_or_anisotropic_pixels_are_flagged():
+    rg = Radiograph(np.zeros((100, 100), np.float32), (0.1, 0.1), "x")
+    assert review_flags(rg, _loc({}, spacing=(0.3, 0.3)), _scores()) == []
+    coarse = review_flags(rg, _loc({}, spacing=(0.6, 0.6)), _scores())
+    assert coarse == ["coarse_resolution:0.60"] and needs_review(coarse)
+    skew = review_flags(rg, _loc({}, spacing=(0.1, 0.2)), _scores())
+    assert skew == ["anisotropic_spacing:2.00"] and needs_review(skew)
+    assert review_flags(rg, _loc({}, spacing=(0.1, 0.11)), _scores()) == []  # within 25%
+
+
 def test_metal_over_a_joint_is_flagged():
     from sharpscore.synth import render
 

@@ -27,7 +27,8 @@ class ReviewPolicy:
                  metal_fraction: float = 0.03,
                  physis_depth: float = 0.15, physis_joints: int = 4,
                  jsn_jsw_grade: float = 2.0, jsn_jsw_fraction: float = 0.75,
-                 max_interval_fraction: float = 0.25, min_calibration_patients: int = 30):
+                 max_interval_fraction: float = 0.25, min_calibration_patients: int = 30,
+                 max_mm_per_px: float = 0.35, max_anisotropy: float = 1.25):
         self.max_set_size = max_set_size  # a prediction set of this many grades or more is "wide"
         # open growth plates: at least physis_joints phalangeal joints with a second trough deeper
         # than physis_depth (bench/growth_plates.py)
@@ -46,6 +47,12 @@ class ReviewPolicy:
         # a calibration fitted on fewer patients than this (e.g. after fine-tuning on a small local
         # cohort) gives intervals and sets that cannot be trusted yet (flag small_calibration)
         self.min_calibration_patients = min_calibration_patients
+        # pixels coarser than this: the scorer saw 0.10-0.20 mm/px films, and crops coarsened up to
+        # 2x in augmentation; a PIP joint space (about 1 mm) is 3 pixels at 0.35 mm/px
+        self.max_mm_per_px = max_mm_per_px
+        # row and column pixel sizes this far apart: a wrong spacing tag, or a film resized in one
+        # direction only (every crop in millimetres is then distorted)
+        self.max_anisotropy = max_anisotropy
 
 
 def _hand_scale(landmarks: dict, spacing_mm: tuple[float, float]) -> float | None:
@@ -114,6 +121,11 @@ def review_flags(rg, location, region_scores, policy: ReviewPolicy | None = None
         if scale is not None and scale > policy.max_adult_scale:  # no hand is that big: the spacing is wrong
             flags.append(ReviewFlag(FlagKind.SPACING_DISAGREES_WITH_ANATOMY, None, f"{scale:.2f}"))
     if location.spacing_mm is not None:
+        row, col = (float(v) for v in location.spacing_mm)
+        if min(row, col) > policy.max_mm_per_px:
+            flags.append(ReviewFlag(FlagKind.COARSE_RESOLUTION, None, f"{min(row, col):.2f}"))
+        if max(row, col) > policy.max_anisotropy * min(row, col):
+            flags.append(ReviewFlag(FlagKind.ANISOTROPIC_SPACING, None, f"{max(row, col) / min(row, col):.2f}"))
         for s in _metal_sites(rg.pixels, location.landmarks, location.spacing_mm,
                               [j.site for j in region_scores.joints], policy.metal_fraction):
             flags.append(ReviewFlag(FlagKind.METAL_AT_JOINT, s))

@@ -140,14 +140,22 @@ class Scorer:
         ``landmarks``: a reader's joint positions for some or all sites -- ``{site: (x, y)}`` in the
         film's pixels, or a labelme JSON file -- used in place of the localiser's (confidence 1,
         flagged ``reader_landmarks:<n>``). With ``region`` ('LH', 'RH', 'LF', 'RF') a film the
-        localiser cannot place (a wrist crop, a partial film) is scored at the given sites only.
+        localiser cannot place (a wrist crop, a partial film) is scored at the given sites only;
+        without landmarks, a film the localiser places as another region keeps the localiser's
+        region and is flagged ``region_conflicts_with_given:<region>``.
 
         Raises:
             sharpscore.errors.InputError: unreadable file, not a hand or foot, two hands on one film, ...
         """
+        if region is not None and region not in schema.REGIONS:
+            raise InputError(f"region must be one of {', '.join(schema.REGIONS)}, not {region!r}")
         rg, loc, pyr = self._locate(source, landmarks, region)
         rs = self.joint_model.score(pyr, loc.spacing_mm, loc.landmarks, loc.region)
-        return self._result(rg, loc, rs, explain, pyr)
+        res = self._result(rg, loc, rs, explain, pyr)
+        if landmarks is None and region is not None and res.region != region:
+            # the film shows another region than the caller said: the image decides, a reader checks
+            res.add_flag(ReviewFlag(FlagKind.REGION_CONFLICTS_WITH_GIVEN, None, region))
+        return res
 
     def score_many(self, sources: Iterable[Any], *, batch_size: int = 16, explain: bool = False,
                    errors: str = "raise") -> list[RadiographScore | SharpScoreError]:
