@@ -175,6 +175,14 @@ def mutate_yaml(doc: dict, rng: random.Random) -> tuple[dict, str]:
     return doc, f"{kind}:{'.'.join(map(str, path))}"
 
 
+def _record(examples: dict[str, list[str]], exc: Exception, case: str, keep: int = 3) -> None:
+    """Keep the first ``keep`` examples of each raw exception class, with where it was raised."""
+    ex = examples.setdefault(type(exc).__name__, [])
+    if len(ex) < keep:
+        tb = traceback.extract_tb(exc.__traceback__)[-1]
+        ex.append(f"{case}: {str(exc)[:120]} ({Path(tb.filename).name}:{tb.lineno})")
+
+
 def fuzz_tables(a, rng: random.Random, tmp: Path) -> dict:
     import contextlib
     import io
@@ -248,10 +256,7 @@ def fuzz_configs(a, rng: random.Random, tmp: Path) -> dict:
             counts["hang"] += 1
         except Exception as exc:  # noqa: BLE001 - what the bench is looking for
             counts["raw_exception"] += 1
-            ex = examples.setdefault(type(exc).__name__, [])
-            if len(ex) < 3:
-                tb = traceback.extract_tb(exc.__traceback__)[-1]
-                ex.append(f"{name} {how}: {str(exc)[:120]} ({Path(tb.filename).name}:{tb.lineno})")
+            _record(examples, exc, f"{name} {how}")
         finally:
             signal.alarm(0)
     return {"attempts": attempts, "outcomes": counts, "examples": examples, "seed_configs": sorted(docs)}
@@ -381,10 +386,7 @@ def fuzz_scoring(a, rng: random.Random, tmp: Path) -> dict:  # noqa: ARG001
             examples.setdefault("hang", []).append(f"{name} {how}")
         except Exception as exc:  # noqa: BLE001 - what the bench is looking for
             outcome = "raw_exception"
-            ex = examples.setdefault(type(exc).__name__, [])
-            if len(ex) < 3:
-                tb = traceback.extract_tb(exc.__traceback__)[-1]
-                ex.append(f"{name} {how}: {str(exc)[:120]} ({Path(tb.filename).name}:{tb.lineno})")
+            _record(examples, exc, f"{name} {how}")
         finally:
             signal.alarm(0)
         counts[outcome] += 1
