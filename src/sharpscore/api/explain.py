@@ -23,7 +23,7 @@ from torch import nn
 
 from .._fsutil import atomic_write
 
-__all__ = ["joint_gradcam", "joint_occlusion", "explain_joints", "METHODS", "draw_explanations"]
+__all__ = ["joint_gradcam", "joint_occlusion", "explain_joints", "check_method", "METHODS", "draw_explanations"]
 
 METHODS = ("occlusion", "gradcam")
 
@@ -96,16 +96,20 @@ def joint_occlusion(net, crops: torch.Tensor, sites: torch.Tensor, heads: list[l
     return np.stack(maps)
 
 
+def check_method(method: str) -> str:
+    """``method`` when it is one of :data:`METHODS`; a one-line InputError otherwise."""
+    if method not in METHODS:
+        from ..errors import InputError
+
+        raise InputError(f"unknown explanation method {method!r}; choose one of {', '.join(METHODS)}")
+    return method
+
+
 def explain_joints(net, crops: torch.Tensor, sites: torch.Tensor, heads: list[list[str]],
                    method: str = "occlusion") -> np.ndarray:
     """Attribution maps (N, S, S) by ``method`` (:data:`METHODS`)."""
-    if method == "occlusion":
-        return joint_occlusion(net, crops, sites, heads)
-    if method == "gradcam":
-        return joint_gradcam(net, crops, sites, heads)
-    from ..errors import InputError
-
-    raise InputError(f"unknown explanation method {method!r}; choose one of {', '.join(METHODS)}")
+    explain = joint_occlusion if check_method(method) == "occlusion" else joint_gradcam
+    return explain(net, crops, sites, heads)
 
 
 def draw_explanations(result, path: str | Path, cols: int = 6) -> Path:

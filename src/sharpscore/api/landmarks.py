@@ -16,6 +16,12 @@ from ..flags import FlagKind, ReviewFlag
 __all__ = ["read_reader_landmarks", "apply_reader_landmarks"]
 
 
+def check_region(region: str | None) -> None:
+    """A region given by the caller must be one of LH, RH, LF, RF (None: not given)."""
+    if region is not None and region not in schema.REGIONS:
+        raise InputError(f"region must be one of {', '.join(schema.REGIONS)}, not {region!r}")
+
+
 def read_reader_landmarks(landmarks: Any, kind: str | None = None) -> dict[str, tuple[float, float]]:
     """``{site: (x, y)}`` from a mapping or a labelme JSON file (RA2-DREAM team labels renamed)."""
     from ..io.labelme import RA2_TEAM_LABELS, read_labelme
@@ -51,8 +57,7 @@ def apply_reader_landmarks(localizer, rg, landmarks: Any, region: str | None = N
     localiser refuses the film and ``region`` is given, only the reader's sites are used."""
     from ..localize.predict import JointLocations
 
-    if region is not None and region not in schema.REGIONS:
-        raise InputError(f"region must be one of {', '.join(schema.REGIONS)}, not {region!r}")
+    check_region(region)
     try:
         loc = localizer.predict(rg, pyramid=pyramid)
     except (NotHandOrFootError, MultipleRegionsError):

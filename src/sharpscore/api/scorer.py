@@ -52,13 +52,9 @@ class Scorer:
         self.localizer = load_localizer(localizer, self.device)
         self.review = review or ReviewPolicy()
         self.model_info = {"scorer": str(model), "localizer": str(localizer)}
-        from .explain import METHODS
+        from .explain import check_method
 
-        if explain_method not in METHODS:
-            from ..errors import InputError
-
-            raise InputError(f"unknown explanation method {explain_method!r}; choose one of {', '.join(METHODS)}")
-        self.explain_method = explain_method
+        self.explain_method = check_method(explain_method)
 
     @property
     def joint_scorer(self):
@@ -147,8 +143,9 @@ class Scorer:
         Raises:
             sharpscore.errors.InputError: unreadable file, not a hand or foot, two hands on one film, ...
         """
-        if region is not None and region not in schema.REGIONS:
-            raise InputError(f"region must be one of {', '.join(schema.REGIONS)}, not {region!r}")
+        from .landmarks import check_region
+
+        check_region(region)
         rg, loc, pyr = self._locate(source, landmarks, region)
         rs = self.joint_model.score(pyr, loc.spacing_mm, loc.landmarks, loc.region)
         res = self._result(rg, loc, rs, explain, pyr)

@@ -196,11 +196,10 @@ class Localizer:
             if kind == "hand" and seeds is not None:
                 landmarks.update(self._second_wrist_pass(img, spacing, landmarks, kind))
                 if self.real_wrist and not _network_wrist_coherent(landmarks, spacing):
-                    placed = self._real_wrist_pass(img, spacing, landmarks, kind)
-                    landmarks.update(placed)
+                    checked, placed = self._real_wrist_pass(img, spacing, landmarks, kind)
+                    landmarks.update(checked)
                     if flags is not None:
-                        flags.extend(ReviewFlag(FlagKind.WRIST_FROM_ANATOMY, k) for k, v in placed.items()
-                                     if v[2] == TEMPLATE_CONFIDENCE)
+                        flags.extend(ReviewFlag(FlagKind.WRIST_FROM_ANATOMY, k) for k in placed)
         # a re-searched joint stays unsure: the fine stage finds it, or answers on empty film
         landmarks.update({n: (*landmarks[n][:2], min(landmarks[n][2], c)) for n, c in demoted.items()})
         return _demote_collisions(landmarks, spacing, kind)
@@ -309,16 +308,17 @@ class Localizer:
             seeds[k] = (pred[k][0], pred[k][1], 1.0) if far or c < 0.5 else (x, y, 1.0)
         return self._refine(img, spacing, seeds, kind)
 
-    def _real_wrist_pass(self, img: ImagePyramid, spacing, landmarks: dict, kind: str) -> dict:
+    def _real_wrist_pass(self, img: ImagePyramid, spacing, landmarks: dict, kind: str) -> tuple[dict, list[str]]:
         """The carpal and distal-forearm sites checked against real wrists (:mod:`.wrist_template`,
         placed on the metacarpals): a site found farther than half its limit from where the real
         template puts it is searched again there; found there it stays, otherwise it is placed at the
-        template's position with :data:`TEMPLATE_CONFIDENCE`. (The fine network learned these sites
+        template's position with :data:`TEMPLATE_CONFIDENCE`. Returns the checked sites and the names
+        of those placed from the template. (The fine network learned these sites
         from phantoms only; on held-out real hands its finds lie a median 5-19 mm from the sites,
         the template's 2-4 mm: bench/results/localizer-default.json, ``dha_wrist``.)"""
         pred = predict_wrist(landmarks, spacing)
         if pred is None:
-            return {}
+            return {}, []
         near = {k: WRIST_GATE * pred.limit_px[k] for k in WRIST_SITES}
 
         def agrees(k, p):
@@ -326,11 +326,16 @@ class Localizer:
 
         out = {k: landmarks[k] for k in WRIST_SITES if agrees(k, landmarks[k])}
         again = [k for k in WRIST_SITES if k not in out]
+        placed = []
         if again:
             found = self._refine(img, spacing, {k: (*pred[k], 1.0) for k in again}, kind)
             for k in again:
-                out[k] = found[k] if agrees(k, found[k]) else (*pred[k], TEMPLATE_CONFIDENCE)
-        return out
+                if agrees(k, found[k]):
+                    out[k] = found[k]
+                else:
+                    out[k] = (*pred[k], TEMPLATE_CONFIDENCE)
+                    placed.append(k)
+        return out, placed
 
     def _check_single_region(self, heat: torch.Tensor, chans: list[int], kind: str, rg: Radiograph) -> None:
         """Refuse a film with two hands (or two feet): key joints respond strongly in two places."""
