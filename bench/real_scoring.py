@@ -19,6 +19,11 @@ What it measures, end to end (shipped localiser on each film, then the scorer an
    90% hand-total intervals.
 4. **A severity sweep** on one held-out film: MCP2-4, one at a time, through JSN 0..4 and erosion
    0..5, averaged over 5 defect placements; the mean expected grade should rise monotonically.
+6. **Real finger joints standing in for feet** (``foot_proxy``; no real foot film is available
+   here): the held-out hands' MCP1-5 and thumb IP scored as MTP1-5 and the hallux IP
+   (``schema.hand_as_foot``) by the foot heads, healthy as they are and with foot disease drawn in
+   (``--copies`` copies, foot grades from the real prior), and the adult DICOM's. It measures how the
+   foot heads read real bone texture and real joint margins, not how they read real foot anatomy.
 5. **Real RA wrists** (../shared/data/ramw600-wrists, 26 crops, reader-derived erosive flag): AUC of
    the summed wrist erosion score (erosive above non-erosive). The crops carry no fingers, so the
    localiser refuses them; the six wrist erosion sites were placed by eye
@@ -196,6 +201,69 @@ def sweep(scorer, film, sites=("mcp2", "mcp3", "mcp4"), seeds=(17, 18, 19, 20, 2
     return out
 
 
+def foot_proxy(scorer, films, copies: int, shift: float, seed: int) -> dict:
+    """The foot heads on real finger joints (``schema.hand_as_foot``): healthy, the adult DICOM,
+    and with foot disease drawn in."""
+    from sharpscore import schema
+    from sharpscore.evaluation.joints import quadratic_kappa
+    from sharpscore.evaluation.totals import icc
+    from sharpscore.io import load_radiograph
+    from sharpscore.synth.edit import EditNuisances, edit_radiograph
+    from sharpscore.synth.real_prior import sample_real_grades
+
+    jm = scorer.joint_model
+
+    def score(pixels, spacing, lm, region):
+        res = jm.score(pixels, spacing, lm, region)
+        grades = [g for j in res.joints for g in (j.erosion_grade, j.jsn_grade) if g is not None]
+        return res, grades
+
+    healthy_totals, zero, n = [], 0, 0
+    pairs: dict[str, list[tuple[int, float]]] = {"foot_erosion": [], "foot_jsn": []}
+    totals, covered = [], 0
+    for fi, (i, rg, lm) in enumerate(films):
+        foot, region = schema.hand_as_foot(lm, "LH")
+        res, grades = score(rg.pixels, rg.spacing_mm, foot, region)
+        healthy_totals.append(res.total)
+        zero += sum(g == 0 for g in grades)
+        n += len(grades)
+        for k in range(copies):
+            rng = np.random.default_rng([seed, fi, k, 7])
+            want = sample_real_grades(rng, (region,), severity_shift=shift)[region]
+            ed = edit_radiograph(rg.pixels, foot, rg.spacing_mm, region, want, seed=rng,
+                                 nuisances=EditNuisances(0.15, 0.15), jsn_reference="adult")
+            res, _ = score(ed.pixels, rg.spacing_mm, {k2: v[:2] for k2, v in ed.landmarks.items()}, region)
+            truth = 0
+            for j in res.joints:
+                for m in ("erosion", "jsn"):
+                    t = ed.grades[j.site][m]
+                    if t is not None:
+                        pairs[f"foot_{m}"].append((t, getattr(j, m)))
+                        truth += t
+            totals.append((truth, res.total))
+            lo, hi = res.intervals["total"]
+            covered += lo <= truth <= hi
+    rg = load_radiograph(SHARED / "dicom" / "NM_Kakadu44_SOTmarkerincons.dcm")
+    found = scorer.localizer.predict(rg)
+    foot, region = schema.hand_as_foot({k: v[:2] for k, v in found.landmarks.items()}, found.region)
+    adult, adult_grades = score(rg.pixels, rg.spacing_mm, foot, region)
+    t = np.array(totals, float)
+    return {"what": "held-out real hands' MCP1-5 and thumb IP scored as MTP1-5 and hallux IP by the foot heads "
+                    "(a proxy of real bone texture, not of real foot anatomy)",
+            "healthy": {"n_films": len(healthy_totals), "mean_foot_total": round(float(np.mean(healthy_totals)), 3),
+                        "max_foot_total": round(float(np.max(healthy_totals)), 2),
+                        "joints_most_likely_0": round(zero / max(n, 1), 4)},
+            "adult_dicom": {"foot_total": round(adult.total, 2), "max_most_likely_grade": int(max(adult_grades)),
+                            "expected": {j.site: [round(j.erosion, 2), round(j.jsn, 2)] for j in adult.joints}},
+            "simulated_disease": {"n_films": len(totals), "severity_shift": shift,
+                                  "truth_total_median": float(np.median(t[:, 0])),
+                                  "qwk": {k: round(float(quadratic_kappa([a for a, _ in v], [b for _, b in v])), 3)
+                                          for k, v in pairs.items()},
+                                  "total_icc2_1": round(float(icc(t, "2,1")["icc"]), 4),
+                                  "total_mae": round(float(np.abs(t[:, 0] - t[:, 1]).mean()), 2),
+                                  "interval_coverage": round(covered / len(totals), 4)}}
+
+
 def wrists(scorer) -> dict:
     from PIL import Image
 
@@ -236,7 +304,7 @@ def main() -> None:
     p.add_argument("--copies", type=int, default=3)
     p.add_argument("--shift", type=float, default=0.5)
     p.add_argument("--seed", type=int, default=9101)
-    p.add_argument("--parts", default="healthy,healthy_adult_width,adult,simulated,sweep,wrists")
+    p.add_argument("--parts", default="healthy,healthy_adult_width,adult,simulated,sweep,wrists,foot_proxy")
     p.add_argument("--jsn-reference", default="adult", choices=["adult", "film"],
                    help="simulated narrowing graded against a healthy adult joint space (SvdH) or the film's own")
     a = p.parse_args()
@@ -264,6 +332,8 @@ def main() -> None:
         result["severity_sweep"] = sweep(scorer, next(dha_films(["3300"])), jsn_reference=a.jsn_reference)
     if "wrists" in parts:
         result["ramw600_wrists"] = wrists(scorer)
+    if "foot_proxy" in parts:
+        result["foot_proxy"] = foot_proxy(scorer, dha_films(TEST_IDS), a.copies, a.shift, a.seed)
     result["seconds"] = round(time.perf_counter() - t0, 1)
     dest = Path(__file__).parent / "results" / f"real-scoring-{label}.json"
     dest.write_text(json.dumps(result, indent=2) + "\n")

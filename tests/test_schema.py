@@ -166,3 +166,13 @@ def test_malformed_rows_give_one_short_line(tmp_path):
     with pytest.raises(SchemaError) as err:
         schema.read_ra2_csv(_table(tmp_path, long_garbage))
     assert len(str(err.value)) < 200 and "5000 characters" in str(err.value)
+
+
+def test_hand_as_foot_relabels_homologous_joints_on_the_same_side():
+    lm = {"mcp1": (1, 2), "ip": (3, 4), "mcp5": (5, 6), "pip2": (7, 8), "radius": (9, 9)}
+    foot, region = schema.hand_as_foot(lm, "RH")
+    assert region == "RF"
+    assert foot == {"mtp1": (1, 2), "ip": (3, 4), "mtp5": (5, 6)}
+    assert set(schema.FOOT_HOMOLOGUES) == set(schema.FOOT_LANDMARKS)
+    with pytest.raises(SchemaError, match="hand region"):
+        schema.hand_as_foot(lm, "LF")

@@ -54,6 +54,8 @@ __all__ = [
     "sites",
     "site",
     "landmarks",
+    "FOOT_HOMOLOGUES",
+    "hand_as_foot",
     "ra2_column",
     "parse_ra2_column",
     "records_to_ra2_row",
@@ -212,6 +214,22 @@ def landmarks(region_or_kind: str) -> tuple[str, ...]:
     """Localisation landmark names of a region or kind (hand sites + DIPs, or foot sites)."""
     kind = region_or_kind if region_or_kind in SITES else region_kind(region_or_kind)
     return HAND_LANDMARKS if kind == "hand" else FOOT_LANDMARKS
+
+
+# The hand joint each foot site corresponds to: metatarsophalangeal <-> metacarpophalangeal, hallux
+# IP <-> thumb IP (homologous joints: a long bone's head against a proximal phalanx's base).
+FOOT_HOMOLOGUES: dict[str, str] = {"ip": "ip", **{f"mtp{d}": f"mcp{d}" for d in range(1, 6)}}
+
+
+def hand_as_foot(landmarks: Mapping[str, tuple], region: str) -> tuple[dict[str, tuple], str]:
+    """A hand's landmarks relabelled as the homologous foot sites of the same side
+    (``FOOT_HOMOLOGUES``), and that foot's region: real finger joints standing in for foot joints
+    (a proxy of real bone texture and joint margins, not of foot anatomy). Sites whose homologue
+    has no landmark are left out."""
+    if region_kind(region) != "hand":
+        raise SchemaError(f"hand_as_foot needs a hand region, not {region!r}")
+    out = {foot: tuple(landmarks[hand]) for foot, hand in FOOT_HOMOLOGUES.items() if hand in landmarks}
+    return out, f"{region_side(region)}F"
 
 
 # --------------------------------------------------------------------------------------------

@@ -101,3 +101,29 @@ def test_ra2_team_landmark_labels_are_renamed(tiny_cohort, tmp_path):
                   image_width=size[1])
     (s,) = RA2DreamSource(root=str(tmp_path)).samples()
     assert set(s.landmarks) == set(RA2_TEAM_LABELS["hand"].values()) and s.landmarks["mcp2"] == ours["mcp2"]
+
+
+def test_real_edit_as_foot_scores_finger_joints_as_foot_sites(tiny_cohort, tmp_path):
+    """``as_foot``: a hand's MCPs and thumb IP stand in for a foot's MTPs and hallux IP (same side),
+    with foot grades; copies keep the film as their split group and never share a key with hand copies."""
+    import shutil
+
+    from sharpscore.training.data import RealEditSource
+
+    hand = next(s for s in tiny_cohort.samples() if s.region == "LH")
+    shutil.copy(hand.path, tmp_path / "h1.png")
+    h, w = np.asarray(Image.open(hand.path)).shape[:2]
+    write_labelme(tmp_path / "h1.json", hand.landmarks, image_path="h1.png", image_height=h, image_width=w)
+    base = {"type": "labelme", "root": str(tmp_path), "region": "LH", "spacing_mm": 0.25}
+    feet = RealEditSource(base=base, as_foot=True, copies=2, healthy_copies=1, seed=3).samples()
+    hands = RealEditSource(base=base, copies=2, healthy_copies=1, seed=3).samples()
+    assert [s.region for s in feet] == ["LF"] * 3
+    assert set(feet[0].landmarks) == set(schema.FOOT_LANDMARKS)
+    assert feet[0].landmarks["mtp2"] == tuple(hand.landmarks["mcp2"])
+    assert not {s.key for s in feet} & {s.key for s in hands}
+    assert {s.group for s in feet} == {s.group for s in hands} == {"h1"}
+    healthy, edited = feet[0].load(), feet[1].load()
+    assert set(feet[1].grades) == {s.name for s in schema.FOOT_SITES}
+    drawn = sum(g["erosion"] + g["jsn"] for g in feet[1].grades.values())
+    assert drawn > 0 and not np.array_equal(healthy.pixels, edited.pixels)
+    assert sum(g["erosion"] + g["jsn"] for g in feet[0].grades.values()) == 0

@@ -329,6 +329,10 @@ class RealEditSource(_SourceBase):
     # 'adult': narrowing graded against a healthy adult joint space (synth.edit.to_adult_reference);
     # then every copy but the first healthy one has its wide (young) joint spaces closed to adult ones
     jsn_reference: Literal["film", "adult"] = "film"
+    # True: hand films stand in for feet (schema.hand_as_foot): MCP1-5 and the thumb IP are scored as
+    # MTP1-5 and the hallux IP, with foot grades (erosion 0-10 over both bones) from the real prior.
+    # Real bone texture at the foot sites, not real foot anatomy: the model still never saw a real foot.
+    as_foot: bool = False
 
     def samples(self) -> list[Sample]:
         from ..synth.real_prior import sample_real_grades
@@ -337,7 +341,8 @@ class RealEditSource(_SourceBase):
         out = []
         loc = None
         for bi, b in enumerate(bases):
-            needed = {site.name for site in schema.sites(b.region)}
+            needed = set(schema.FOOT_HOMOLOGUES.values()) if self.as_foot else \
+                {site.name for site in schema.sites(b.region)}
             if b.landmarks is None or not needed <= set(b.landmarks):
                 loc = loc or _shipped_localizer(self.localizer)
                 try:
@@ -348,14 +353,21 @@ class RealEditSource(_SourceBase):
                 b.landmarks = {**{k: v[:2] for k, v in found.landmarks.items()}, **(b.landmarks or {})}
                 if b.spacing_mm is None and found.spacing_mm is not None:
                     b.spacing_mm = tuple(found.spacing_mm)
+            region, suffix = b.region, ""
+            if self.as_foot:
+                if schema.region_kind(b.region) != "hand":
+                    continue
+                b.landmarks, region = schema.hand_as_foot(b.landmarks, b.region)
+                suffix = "-asfoot"
             base_cache = _OneFilm(b, self.edit_mm_per_px, self.healthy_copies + self.copies)
             for k in range(self.healthy_copies + self.copies):
                 rng = np.random.default_rng([self.seed, bi, k])
                 if k < self.healthy_copies:
-                    grades = sample_real_grades(rng, (b.region,), healthy_fraction=1.0)[b.region]
+                    grades = sample_real_grades(rng, (region,), healthy_fraction=1.0)[region]
                 else:
-                    grades = sample_real_grades(rng, (b.region,), severity_shift=self.severity_shift)[b.region]
-                sample = Sample(key=f"{b.key}-edit{k}", patient_id=f"{b.patient_id}-edit{k}", region=b.region,
+                    grades = sample_real_grades(rng, (region,), severity_shift=self.severity_shift)[region]
+                sample = Sample(key=f"{b.key}{suffix}-edit{k}", patient_id=f"{b.patient_id}{suffix}-edit{k}",
+                                region=region,
                                 landmarks=dict(b.landmarks), grades=grades, role=self.role, group_id=b.patient_id)
                 sample.loader = _EditedFilm(base_cache, sample, grades, int(rng.integers(2**31)),
                                             self.osteopenia, self.swelling, edited=k >= self.healthy_copies,
