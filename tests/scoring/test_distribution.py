@@ -1,4 +1,4 @@
-"""Totals of grade distributions, defined once for every result type."""
+"""Totals of grade distributions, defined once for every result type; a radiograph's result is its region's scores."""
 
 import numpy as np
 import pytest
@@ -15,7 +15,8 @@ def test_one_definition_of_expected_totals_and_joint_lookup():
     d = {"erosion": np.array([0.5, 0.5]), "jsn": np.array([0.0, 0.0, 1.0]), "total": np.array([0, 0.5, 0, 0.5])}
     j = JointScore(site="mcp3", family="finger", erosion=0.5, jsn=2.0)
     rs = RegionScores(region="RH", joints=[j], distributions=d)
-    rad = RadiographScore(region="RH", landmarks={}, joints=[j], intervals={}, distributions=d, region_scores=rs)
+    rad = RadiographScore.from_region_scores(rs, landmarks={}, source="x.png")
+    assert isinstance(rad, RegionScores) and rad.region_scores is rad  # one result type per region
     assert (rs.erosion, rs.jsn, rs.total) == (rad.erosion, rad.jsn, rad.total) == (0.5, 2.0, 2.0)
     assert rs.joint("mcp3") is rad.joint("mcp3") is j
     with pytest.raises(KeyError, match="not a scored site of this hand"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ import numpy as np
 
 from ..flags import ReviewFlag, needs_review
 from ..scoring.distribution import ExpectedTotals
-from ..scoring.predict import JointScore, RegionScores, find_joint
+from ..scoring.predict import RegionScores
 
 __all__ = ["RadiographScore", "PatientScore"]
 
@@ -39,27 +39,24 @@ class _Totals(ExpectedTotals):
         return text
 
 
-@dataclass
-class RadiographScore(_Totals):
-    """SvdH scores of one hand or foot radiograph.
+@dataclass(kw_only=True)
+class RadiographScore(RegionScores, _Totals):
+    """SvdH scores of one hand or foot radiograph: the scorer's :class:`~sharpscore.scoring.RegionScores`
+    (one result type per region) with the film, its landmarks and the review decision.
 
     ``region``: 'LH', 'RH', 'LF' or 'RF'. ``landmarks``: ``{name: (x_px, y_px, confidence)}`` in the
     original image's pixel coordinates for every site and the hand DIPs. ``joints``: one
     :class:`~sharpscore.scoring.JointScore` per scored site (expected erosion and JSN, probabilities,
     most likely grades, prediction sets; None where SvdH does not score the measure). ``erosion``,
-    ``jsn``, ``total``: expected region sums, with ``intervals`` at ``coverage``. ``flags``: reasons
-    for caution (:class:`~sharpscore.flags.ReviewFlag`); ``needs_review``: True when a reader must look
-    before the scores are used, decided from the flags.
+    ``jsn``, ``total``: expected sums over the scored sites, with ``intervals`` at ``coverage``;
+    ``missing``: sites that were not scored. ``flags``: reasons for caution
+    (:class:`~sharpscore.flags.ReviewFlag`); ``needs_review``: True when a reader must look before the
+    scores are used, decided from the flags.
     """
 
-    region: str
-    landmarks: dict[str, tuple[float, float, float]]
-    joints: list[JointScore]
-    intervals: dict[str, tuple[float, float]]
-    distributions: dict[str, np.ndarray] = field(repr=False)
+    landmarks: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
     needs_review: bool = False
-    coverage: float = 0.9
     source: str = "<array>"
     spacing_mm: tuple[float, float] | None = None
     spacing_source: str | None = None
@@ -68,10 +65,17 @@ class RadiographScore(_Totals):
     explanation_method: str | None = None  # 'occlusion' (signed, [-1, 1]) or 'gradcam' ([0, 1])
     crops: dict[str, np.ndarray] | None = field(default=None, repr=False)
     radiograph: Any = field(default=None, repr=False)
-    region_scores: RegionScores | None = field(default=None, repr=False)
 
-    def joint(self, site: str) -> JointScore:
-        return find_joint(self.joints, site, self.region)
+    @classmethod
+    def from_region_scores(cls, scores: RegionScores, **extra: Any) -> "RadiographScore":
+        """The scorer's output for one region, with the film-level fields in ``extra``."""
+        base = {f.name: getattr(scores, f.name) for f in fields(RegionScores)}
+        return cls(**{**base, **extra})
+
+    @property
+    def region_scores(self) -> "RadiographScore":
+        """Deprecated: a RadiographScore *is* its region's scores (kept for callers of the old field)."""
+        return self
 
     def add_flag(self, flag: ReviewFlag) -> None:
         """Add a flag; ``needs_review`` follows from the flags (:func:`sharpscore.flags.needs_review`)."""
@@ -83,7 +87,8 @@ class RadiographScore(_Totals):
             "source": self.source, "region": self.region,
             "erosion": _round(self.erosion), "jsn": _round(self.jsn), "total": _round(self.total),
             "intervals": {k: [_round(a, 3), _round(b, 3)] for k, (a, b) in self.intervals.items()},
-            "coverage": self.coverage, "needs_review": self.needs_review, "flags": list(self.flags),
+            "coverage": self.coverage, "missing": list(self.missing), "needs_review": self.needs_review,
+            "flags": list(self.flags),
             "spacing_mm": list(self.spacing_mm) if self.spacing_mm else None, "spacing_source": self.spacing_source,
             "landmarks": {k: [round(v[0], 2), round(v[1], 2), round(v[2], 3)] for k, v in self.landmarks.items()},
             "joints": [{k: (_round(v) if isinstance(v, float) else
@@ -146,8 +151,7 @@ class PatientScore(_Totals):
         """The RA2-DREAM columns (expected scores; totals over the given regions) plus interval columns."""
         from ..scoring.patient import ra2_row
 
-        regs = [r.region_scores for r in self.regions.values()]
-        return ra2_row(self.patient_id, regs, self.intervals)
+        return ra2_row(self.patient_id, list(self.regions.values()), self.intervals)
 
     def to_dict(self) -> dict[str, Any]:
         return {"patient_id": self.patient_id, "erosion": _round(self.erosion), "jsn": _round(self.jsn),

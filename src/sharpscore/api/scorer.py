@@ -100,11 +100,10 @@ class Scorer:
         flags = list(loc.flags) + review_flags(rg, loc, region_scores, self.review)
         flags += provenance_flags(self.joint_model, loc.region, self.review)
         flags += [ReviewFlag(FlagKind.OUT_OF_DISTRIBUTION, j.site) for j in region_scores.joints if j.out_of_distribution]
-        res = RadiographScore(region=loc.region, landmarks=dict(loc.landmarks), joints=region_scores.joints,
-                              intervals=dict(region_scores.intervals), distributions=region_scores.distributions,
-                              flags=flags, needs_review=needs_review(flags), coverage=self.joint_model.coverage,
-                              source=rg.source, spacing_mm=loc.spacing_mm, spacing_source=loc.spacing_source,
-                              model=dict(self.model_info), radiograph=rg, region_scores=region_scores)
+        res = RadiographScore.from_region_scores(
+            region_scores, region=loc.region, landmarks=dict(loc.landmarks), flags=flags,
+            needs_review=needs_review(flags), source=rg.source, spacing_mm=loc.spacing_mm,
+            spacing_source=loc.spacing_source, model=dict(self.model_info), radiograph=rg)
         if explain:
             self._explain(res, pyramid)
         return res
@@ -207,7 +206,7 @@ class Scorer:
         """Combine already scored regions of one patient into a :class:`PatientScore`."""
         from ..scoring.patient import patient_distributions
 
-        dists = patient_distributions([r.region_scores for r in results.values()])
+        dists = patient_distributions(list(results.values()))
         intervals = {m: self.joint_model.interval(d, "patient" if m == "total" else None) for m, d in dists.items()}
         return PatientScore(patient_id=str(patient_id), regions=dict(results), distributions=dists,
                             intervals=intervals, coverage=self.joint_model.coverage,

@@ -61,7 +61,7 @@ class RegionScores(ExpectedTotals):
 
     region: str
     joints: list[JointScore]
-    distributions: dict[str, np.ndarray]  # 'erosion', 'jsn', 'total' -> P(sum = k)
+    distributions: dict[str, np.ndarray] = field(repr=False)  # 'erosion', 'jsn', 'total' -> P(sum = k)
     coverage: float = 0.9
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)  # sites that could not be scored (no landmark)
