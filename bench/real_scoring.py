@@ -16,7 +16,8 @@ What it measures, end to end (shipped localiser on each film, then the scorer an
    the real RA2-DREAM prior shifted by ``--shift`` patient-severity SDs, drawn at full resolution
    by sharpscore.synth.edit, narrowing graded against a healthy adult joint space unless
    ``--jsn-reference film``; truth is the grades the editor drew): QWK per site family, ICC(2,1) of the hand total, coverage of the
-   90% hand-total intervals.
+   90% hand-total intervals. A narrowing the film does not show (``synth.edit.narrowing_visible``)
+   has no known grade: it is left out of the QWK and counts 0 in the true total (what shows).
 4. **A severity sweep** on one held-out film: MCP2-4, one at a time, through JSN 0..4 and erosion
    0..5, averaged over 5 defect placements; the mean expected grade should rise monotonically.
 6. **Real finger joints standing in for feet** (``foot_proxy``; no real foot film is available
@@ -191,10 +192,11 @@ def sweep(scorer, film, sites=("mcp2", "mcp3", "mcp4"), seeds=(17, 18, 19, 20, 2
                                          jsn_reference=jsn_reference)
                     res = scorer.score(Radiograph(pixels=ed.pixels, spacing_mm=rg.spacing_mm, spacing_source="user"))
                     expected[g, k] = float(getattr(res.joint(site), measure))
-                    drawn[g, k] = ed.grades[site][measure]
+                    d = ed.grades[site][measure]
+                    drawn[g, k] = np.nan if d is None else d  # None: a narrowing the film does not show
                     k += 1
         mean = expected.mean(1)
-        out[measure] = {"asked": list(range(top + 1)), "mean_drawn": [round(float(v), 2) for v in drawn.mean(1)],
+        out[measure] = {"asked": list(range(top + 1)), "mean_drawn": [round(float(v), 2) for v in np.nanmean(drawn, 1)],
                         "mean_expected": [round(float(v), 3) for v in mean],
                         "monotone": bool(all(b >= a for a, b in zip(mean, mean[1:])))}
     out.update(film=i, sites=list(sites), seeds=list(seeds), jsn_reference=jsn_reference)

@@ -137,3 +137,19 @@ def test_unknown_jsn_reference_is_refused(film):
     pixels, lm = film
     with pytest.raises(ValueError, match="jsn_reference"):
         edit_radiograph(pixels, lm, SPACING, "LH", {}, jsn_reference="child")
+
+
+def test_a_narrowing_the_film_does_not_show_is_recorded_as_unknown(film):
+    """A joint space the edit cannot visibly narrow gets no grade (None), not the grade asked for;
+    a finger joint's narrowing shows and keeps its grade."""
+    from sharpscore.synth.edit import Gap, narrowing_visible
+
+    pixels, lm = film
+    frame = bone_frame("hand", "mcp3", lm, SPACING)
+    before = measure_gap(pixels, frame, site="mcp3")
+    assert before.found and not narrowing_visible(pixels, frame, before, 3, site="mcp3")  # unchanged film
+    assert narrowing_visible(pixels, frame, before, 1, site="mcp3")  # focal grade 1 is not checked
+    wider = Gap(before.centre, before.proximal - 1.0, before.distal + 1.0, before.depth)
+    assert narrowing_visible(pixels, frame, wider, 3, site="mcp3")  # measured now at under 90% of that
+    out = edit_radiograph(pixels, lm, SPACING, "LH", {"mcp3": {"jsn": 3}}, seed=3)
+    assert out.grades["mcp3"]["jsn"] == 3
