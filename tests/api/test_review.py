@@ -132,3 +132,24 @@ def test_a_model_that_knows_little_keeps_needs_review(scorer, jpeg_patient):
     assert any(f.startswith("wide_total_interval:") for f in res.flags) and res.needs_review
     normal = scorer.score(jpeg_patient / "P00000-RH.jpg")
     assert not any(f.startswith("wide_total_interval:") for f in normal.flags)
+
+
+def test_a_burned_in_grey_line_across_a_joint_is_flagged():
+    """A thin straight white line (a measurement line drawn into a grey film) across MCP3: flagged
+    burned_in_annotations and annotation_at_joint:mcp3; an implant-sized blob is not a line."""
+    from sharpscore.synth import render
+
+    im = render("RH", None, seed=3, p_ring=0.0)
+    rg = im.radiograph
+    loc = _loc({k: tuple(v[:2]) for k, v in im.landmarks.items()}, spacing=rg.spacing_mm)
+    rs = RegionScores("RH", [JointScore(n, "finger") for n in ("mcp2", "mcp3", "mcp4", "pip3")], {})
+    assert not [f for f in review_flags(rg, loc, rs) if "annotation" in f]
+    x, y = im.landmarks["mcp3"][:2]
+    lined = (rg.pixels * 0.85).astype(np.float32)
+    yy, xx = np.mgrid[: rg.shape[0], : rg.shape[1]]
+    lined[np.abs((yy - y) - 0.4 * (xx - x)) < 1.0] = 1.0  # an oblique line, 1-2 px thick, across the film
+    flags = review_flags(Radiograph(lined, rg.spacing_mm, "x"), loc, rs)
+    assert "burned_in_annotations" in flags and "annotation_at_joint:mcp3" in flags and needs_review(flags)
+    disk = np.hypot((xx - x) * rg.spacing_mm[1], (yy - y) * rg.spacing_mm[0]) < 2.5
+    blob = Radiograph(np.where(disk, 1.0, rg.pixels * 0.85).astype(np.float32), rg.spacing_mm, "x")
+    assert not [f for f in review_flags(blob, loc, rs) if "annotation" in f]

@@ -136,11 +136,60 @@ def review_flags(rg, location, region_scores, policy: ReviewPolicy | None = None
         if normal and j.jsn is not None and j.jsn >= policy.jsn_jsw_grade and j.jsw_mm >= policy.jsn_jsw_fraction * normal:
             flags.append(ReviewFlag(FlagKind.JSN_DISAGREES_WITH_JSW, j.site))
     marks = getattr(rg, "marks", None)
+    marked: list[str] = []
     if marks is not None:
+        marked = _marked_sites(marks, location.landmarks, location.spacing_mm, [j.site for j in region_scores.joints])
+    lined = _line_sites(rg.pixels, location.landmarks, location.spacing_mm,
+                        [j.site for j in region_scores.joints if j.site not in marked])
+    if marks is not None or lined:
         flags.append(ReviewFlag(FlagKind.BURNED_IN_ANNOTATIONS))
-        for s in _marked_sites(marks, location.landmarks, location.spacing_mm, [j.site for j in region_scores.joints]):
-            flags.append(ReviewFlag(FlagKind.ANNOTATION_AT_JOINT, s))
+    for s in marked + lined:
+        flags.append(ReviewFlag(FlagKind.ANNOTATION_AT_JOINT, s))
     return flags
+
+
+def _line_sites(pixels: np.ndarray, landmarks: dict, spacing_mm, sites, radius_mm: float = 5.0,
+                min_length_mm: float = 6.0, max_width_mm: float = 0.8) -> list[str]:
+    """Sites crossed by a burned-in grey line (a measurement line, a ruler, a text stroke drawn in the
+    film's white): a connected run of saturated pixels within ``radius_mm`` that is straight, at least
+    ``min_length_mm`` long and at most ``max_width_mm`` wide. Bone, even the thickest, stays below
+    saturation (see :func:`_metal_sites`), and metal is a blob, not a line."""
+    from scipy import ndimage
+
+    if spacing_mm is None:
+        return []
+    sample = pixels[::4, ::4]
+    if float(sample.max()) < 0.99 and float(pixels.max()) < 0.99:
+        return []
+    sp = np.asarray([float(spacing_mm[1]), float(spacing_mm[0])])  # x, y mm per pixel
+    rx, ry = to_px((radius_mm, radius_mm), spacing_mm)
+    h, w = pixels.shape
+    out = []
+    for s in sites:
+        if s not in landmarks:
+            continue
+        x, y = landmarks[s][:2]
+        x0, x1 = int(max(0, x - rx)), int(min(w, x + rx + 1))
+        y0, y1 = int(max(0, y - ry)), int(min(h, y + ry + 1))
+        mask = pixels[y0:y1, x0:x1] >= 0.99
+        if mask.sum() < 3:
+            continue
+        labels, n = ndimage.label(mask, structure=np.ones((3, 3)))
+        for k in range(1, n + 1):
+            yy, xx = np.nonzero(labels == k)
+            if len(yy) < 3:
+                continue
+            pts = np.column_stack([xx, yy]) * sp
+            pts = pts - pts.mean(0)
+            evals, evecs = np.linalg.eigh(pts.T @ pts / len(pts))
+            along = pts @ evecs[:, 1]
+            across = pts @ evecs[:, 0]
+            length = float(along.max() - along.min())
+            width = float(np.percentile(np.abs(across), 95) * 2) if len(across) > 3 else 0.0
+            if length >= min_length_mm and width <= max_width_mm:
+                out.append(s)
+                break
+    return out
 
 
 def _marked_sites(marks: np.ndarray, landmarks: dict, spacing_mm, sites, radius_mm: float = 4.0) -> list[str]:
