@@ -36,7 +36,7 @@ def test_healthy_joints_at_adult_width_read_as_healthy(scorer, image_id):
 
 def test_the_real_adult_hand_has_no_unflagged_overcall(scorer):
     """The adult hand (no visible damage): at most one joint above grade 2, and the measured joint
-    space contradicts it with a review flag. The shipped scorer reads PIP5 JSN 4 (p 0.38 against
+    space contradicts it with a review flag. The shipped scorers since v3 read PIP5 JSN 4 (v3: p 0.38 against
     0.34 for grade 0) where sharpscore.jsw measures 0.89 mm, a normal adult PIP: a known over-call
     (the model card says so), caught by ``jsn_disagrees_with_jsw``; the previous scorer had none
     above grade 2."""
@@ -48,3 +48,26 @@ def test_the_real_adult_hand_has_no_unflagged_overcall(scorer):
     for site, measure in over:
         assert measure == "jsn" and f"jsn_disagrees_with_jsw:{site}" in res.flags, res.flags
     assert res.needs_review and res.total < 20
+
+
+@pytest.mark.parametrize("image_id", ["3144", "3206"])
+def test_healthy_real_finger_joints_read_by_the_foot_heads_as_healthy(scorer, image_id):
+    """The feet proxy (schema.hand_as_foot): a held-out healthy hand's MCPs and thumb IP scored as a
+    foot's MTPs and hallux IP. The phantom-only foot heads of scorer v3 read such joints at up to
+    7 points a "foot"; the shipped scorer learned real texture at the foot sites."""
+    import csv as _csv
+
+    from sharpscore import schema
+
+    root = shared_path("dha-hands")
+    lm = {}
+    with open(root / "landmarks.csv", newline="") as fh:
+        for row in _csv.DictReader(fh):
+            name = {"ip1": "ip"}.get(row["landmark"], row["landmark"])
+            if row["image_id"] == image_id and name in schema.FOOT_HOMOLOGUES.values():
+                lm[name] = (float(row["x_px"]), float(row["y_px"]))
+    rg = load_radiograph(root / "images" / f"{image_id}.jpg", spacing_mm=0.108075)
+    foot, region = schema.hand_as_foot(lm, "LH")
+    res = scorer.joint_model.score(rg.pixels, rg.spacing_mm, foot, region)
+    assert len(res.joints) == 6 and res.total < 2.0, res.total
+    assert max(g for j in res.joints for g in (j.erosion_grade, j.jsn_grade)) == 0
