@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..spatial import SpacingSource, to_px
+from ..spatial import SpacingSource, as_spacing, to_px
 from .. import schema
 from ..flags import FlagKind, ReviewFlag, needs_review
 from ..jsw import normal_jsw_mm
@@ -158,10 +158,10 @@ def _line_sites(pixels: np.ndarray, landmarks: dict, spacing_mm, sites, radius_m
 
     if spacing_mm is None:
         return []
-    sample = pixels[::4, ::4]
-    if float(sample.max()) < 0.99 and float(pixels.max()) < 0.99:
+    if float(pixels.max()) < 0.99:
         return []
-    sp = np.asarray([float(spacing_mm[1]), float(spacing_mm[0])])  # x, y mm per pixel
+    spacing = as_spacing(spacing_mm)
+    sp = np.asarray([spacing.col, spacing.row])  # x, y mm per pixel
     rx, ry = to_px((radius_mm, radius_mm), spacing_mm)
     h, w = pixels.shape
     out = []
