@@ -64,6 +64,17 @@ def _hand_scale(landmarks: dict, spacing_mm: tuple[float, float]) -> float | Non
     return float(min(spacing_mm) / adult) if adult else None
 
 
+def _site_windows(landmarks: dict, sites, shape: tuple[int, int], rx: float, ry: float):
+    """``(site, window)`` for each of ``sites`` with a landmark: the film's slices within ``rx`` x
+    ``ry`` pixels of it, clipped to the film."""
+    h, w = shape
+    for s in sites:
+        if s not in landmarks:
+            continue
+        x, y = landmarks[s][:2]
+        yield s, (slice(int(max(0, y - ry)), int(min(h, y + ry + 1))), slice(int(max(0, x - rx)), int(min(w, x + rx + 1))))
+
+
 def _metal_sites(pixels: np.ndarray, landmarks: dict, spacing_mm: tuple[float, float], sites, fraction: float,
                  radius_mm: float = 6.0) -> list[str]:
     """Sites with a plateau of saturated pixels (metal attenuates far more than bone and is drawn
@@ -76,16 +87,10 @@ def _metal_sites(pixels: np.ndarray, landmarks: dict, spacing_mm: tuple[float, f
     if ceiling < 0.99 or ceiling - bone < 0.08:  # nothing saturated above the bone: no metal
         return []
     thr = 0.99
+    rx, ry = to_px((radius_mm, radius_mm), spacing_mm)
     out = []
-    h, w = pixels.shape
-    for s in sites:
-        if s not in landmarks:
-            continue
-        x, y = landmarks[s][:2]
-        rx, ry = to_px((radius_mm, radius_mm), spacing_mm)
-        x0, x1 = int(max(0, x - rx)), int(min(w, x + rx + 1))
-        y0, y1 = int(max(0, y - ry)), int(min(h, y + ry + 1))
-        patch = pixels[y0:y1, x0:x1]
+    for s, window in _site_windows(landmarks, sites, pixels.shape, rx, ry):
+        patch = pixels[window]
         if patch.size and float(np.mean(patch > thr)) > fraction:
             out.append(s)
     return out
@@ -163,15 +168,9 @@ def _line_sites(pixels: np.ndarray, landmarks: dict, spacing_mm, sites, radius_m
     spacing = as_spacing(spacing_mm)
     sp = np.asarray([spacing.col, spacing.row])  # x, y mm per pixel
     rx, ry = to_px((radius_mm, radius_mm), spacing_mm)
-    h, w = pixels.shape
     out = []
-    for s in sites:
-        if s not in landmarks:
-            continue
-        x, y = landmarks[s][:2]
-        x0, x1 = int(max(0, x - rx)), int(min(w, x + rx + 1))
-        y0, y1 = int(max(0, y - ry)), int(min(h, y + ry + 1))
-        mask = pixels[y0:y1, x0:x1] >= 0.99
+    for s, window in _site_windows(landmarks, sites, pixels.shape, rx, ry):
+        mask = pixels[window] >= 0.99
         if mask.sum() < 3:
             continue
         labels, n = ndimage.label(mask, structure=np.ones((3, 3)))
@@ -196,13 +195,9 @@ def _marked_sites(marks: np.ndarray, landmarks: dict, spacing_mm, sites, radius_
     """Sites with a burned-in mark within ``radius_mm`` (40 px when the spacing is unknown): the mark
     hides part of the joint and was filled from the film around it."""
     rx, ry = to_px((radius_mm, radius_mm), spacing_mm) if spacing_mm is not None else (40.0, 40.0)
-    h, w = marks.shape
     out = []
-    for s in sites:
-        if s not in landmarks:
-            continue
-        x, y = landmarks[s][:2]
-        patch = marks[int(max(0, y - ry)):int(min(h, y + ry + 1)), int(max(0, x - rx)):int(min(w, x + rx + 1))]
+    for s, window in _site_windows(landmarks, sites, marks.shape, rx, ry):
+        patch = marks[window]
         if patch.size and bool(patch.any()):
             out.append(s)
     return out
