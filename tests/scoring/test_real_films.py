@@ -14,13 +14,14 @@ from sharpscore.synth.edit import edit_radiograph
 FINGERS = ["pip2", "pip3", "pip4", "pip5", "mcp2", "mcp3", "mcp4", "mcp5"]
 
 
-def _dha(image_id: str):
+def _dha(image_id: str, names=FINGERS):
     root = shared_path("dha-hands")
     lm = {}
     with open(root / "landmarks.csv", newline="") as fh:
         for row in csv.DictReader(fh):
-            if row["image_id"] == image_id and row["landmark"] in FINGERS:
-                lm[row["landmark"]] = (float(row["x_px"]), float(row["y_px"]))
+            name = {"ip1": "ip"}.get(row["landmark"], row["landmark"])
+            if row["image_id"] == image_id and name in names:
+                lm[name] = (float(row["x_px"]), float(row["y_px"]))
     return load_radiograph(root / "images" / f"{image_id}.jpg", spacing_mm=0.108075), lm
 
 
@@ -55,18 +56,9 @@ def test_healthy_real_finger_joints_read_by_the_foot_heads_as_healthy(scorer, im
     """The feet proxy (schema.hand_as_foot): a held-out healthy hand's MCPs and thumb IP scored as a
     foot's MTPs and hallux IP. The phantom-only foot heads of scorer v3 read such joints at up to
     7 points a "foot"; the shipped scorer learned real texture at the foot sites."""
-    import csv as _csv
-
     from sharpscore import schema
 
-    root = shared_path("dha-hands")
-    lm = {}
-    with open(root / "landmarks.csv", newline="") as fh:
-        for row in _csv.DictReader(fh):
-            name = {"ip1": "ip"}.get(row["landmark"], row["landmark"])
-            if row["image_id"] == image_id and name in schema.FOOT_HOMOLOGUES.values():
-                lm[name] = (float(row["x_px"]), float(row["y_px"]))
-    rg = load_radiograph(root / "images" / f"{image_id}.jpg", spacing_mm=0.108075)
+    rg, lm = _dha(image_id, set(schema.FOOT_HOMOLOGUES.values()))
     foot, region = schema.hand_as_foot(lm, "LH")
     res = scorer.joint_model.score(rg.pixels, rg.spacing_mm, foot, region)
     assert len(res.joints) == 6 and res.total < 2.0, res.total
