@@ -9,7 +9,10 @@ What it measures, end to end (shipped localiser on each film, then the scorer an
    mean predicted hand total and the share of joints whose most likely grade is 0 (truth: 0).
    Also **the same films with adult joint spaces** (``healthy_adult_width``): every finger joint
    space wider than a healthy adult's first closed to an adult width (synth.edit.to_adult_reference;
-   still grade 0): what a healthy *adult* hand's joint spaces look like on real bone.
+   still grade 0): what a healthy *adult* hand's joint spaces look like on real bone. And **the same
+   films made adult** (``healthy_mature``): their open growth plates closed first
+   (synth.mature.close_growth_plates), then adult joint spaces: the nearest these films come to a
+   healthy adult hand.
 2. **The real adult hand DICOM** (../shared/data/dicom, no visible damage): total and the highest
    most-likely grade.
 3. **The same held-out hands with simulated disease** (``--copies`` edited copies each, grades from
@@ -76,20 +79,26 @@ def _joint_values(res, measure: str) -> dict[str, tuple[float, int]]:
             if getattr(j, measure) is not None}
 
 
-def healthy(scorer, films, adult_width: bool = False) -> dict:
+def healthy(scorer, films, adult_width: bool = False, mature: bool = False) -> dict:
     """Healthy films scored as they are, or (``adult_width``) with their young joint spaces first
-    closed to healthy adult widths (synth.edit.to_adult_reference; grade 0 everywhere)."""
+    closed to healthy adult widths (synth.edit.to_adult_reference; grade 0 everywhere), and
+    (``mature``) their open growth plates closed first (synth.mature.close_growth_plates)."""
     from sharpscore import schema
     from sharpscore.io import Radiograph
     from sharpscore.synth.edit import edit_radiograph
+    from sharpscore.synth.mature import close_growth_plates
 
     totals, zero, n, per_film = [], 0, 0, {}
     by_family: dict[str, list[float]] = {}
     for fi, (i, rg, lm) in enumerate(films):
-        if adult_width:
+        if adult_width or mature:
             lm = complete_landmarks(scorer.localizer, rg, lm)
-            ed = edit_radiograph(rg.pixels, lm, rg.spacing_mm, "LH", {}, seed=fi, jsn_reference="adult")
-            rg = Radiograph(pixels=ed.pixels, spacing_mm=rg.spacing_mm, spacing_source="user", source=f"{i}-adult")
+            pixels = rg.pixels
+            if mature:
+                pixels = close_growth_plates(pixels, lm, rg.spacing_mm, "LH", seed=fi).pixels
+            if adult_width:
+                pixels = edit_radiograph(pixels, lm, rg.spacing_mm, "LH", {}, seed=fi, jsn_reference="adult").pixels
+            rg = Radiograph(pixels=pixels, spacing_mm=rg.spacing_mm, spacing_source="user", source=f"{i}-adult")
         res = scorer.score(rg)
         totals.append(res.total)
         grades = [g for m in ("erosion", "jsn") for _, g in _joint_values(res, m).values()]
@@ -306,7 +315,8 @@ def main() -> None:
     p.add_argument("--copies", type=int, default=3)
     p.add_argument("--shift", type=float, default=0.5)
     p.add_argument("--seed", type=int, default=9101)
-    p.add_argument("--parts", default="healthy,healthy_adult_width,adult,simulated,sweep,wrists,foot_proxy")
+    p.add_argument("--parts", default="healthy,healthy_adult_width,healthy_mature,adult,simulated,sweep,wrists,"
+                                      "foot_proxy")
     p.add_argument("--jsn-reference", default="adult", choices=["adult", "film"],
                    help="simulated narrowing graded against a healthy adult joint space (SvdH) or the film's own")
     a = p.parse_args()
@@ -325,6 +335,8 @@ def main() -> None:
         result["healthy_dha"] = healthy(scorer, dha_films(TEST_IDS))
     if "healthy_adult_width" in parts:
         result["healthy_dha_adult_width"] = healthy(scorer, dha_films(TEST_IDS), adult_width=True)
+    if "healthy_mature" in parts:
+        result["healthy_dha_mature"] = healthy(scorer, dha_films(TEST_IDS), adult_width=True, mature=True)
     if "adult" in parts:
         result["adult_dicom"] = adult_dicom(scorer)
     if "simulated" in parts:

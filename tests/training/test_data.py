@@ -127,3 +127,36 @@ def test_real_edit_as_foot_scores_finger_joints_as_foot_sites(tiny_cohort, tmp_p
     drawn = sum(g["erosion"] + g["jsn"] for g in feet[1].grades.values())
     assert drawn > 0 and not np.array_equal(healthy.pixels, edited.pixels)
     assert sum(g["erosion"] + g["jsn"] for g in feet[0].grades.values()) == 0
+
+
+def test_real_edit_mature_closes_growth_plates_from_the_hand_landmarks(tiny_cohort, tmp_path, monkeypatch):
+    """``mature``: every copy but the first healthy one may be drawn on the film with its growth plates
+    closed, found from the hand's own landmarks and region, also when the hand stands in for a foot."""
+    import shutil
+
+    import sharpscore.synth.mature as mature_mod
+    from sharpscore.synth.mature import MaturationResult
+    from sharpscore.training.data import RealEditSource
+
+    calls = []
+
+    def fake(pixels, landmarks, spacing, region, **kw):
+        calls.append((region, set(landmarks)))
+        return MaturationResult(np.clip(pixels + 0.01, 0, 1).astype(np.float32), {"x": (0.1, 1.0)})
+
+    monkeypatch.setattr(mature_mod, "close_growth_plates", fake)
+    hand = next(s for s in tiny_cohort.samples() if s.region == "LH")
+    shutil.copy(hand.path, tmp_path / "h1.png")
+    h, w = np.asarray(Image.open(hand.path)).shape[:2]
+    write_labelme(tmp_path / "h1.json", hand.landmarks, image_path="h1.png", image_height=h, image_width=w)
+    base = {"type": "labelme", "root": str(tmp_path), "region": "LH", "spacing_mm": 0.25}
+    plain = RealEditSource(base=base, copies=1, healthy_copies=2, seed=3, jsn_reference="adult")
+    made = RealEditSource(base=base, copies=1, healthy_copies=2, seed=3, jsn_reference="adult", mature=1.0)
+    a, b = [s.load().pixels for s in plain.samples()], [s.load().pixels for s in made.samples()]
+    assert np.array_equal(a[0], b[0])  # the first healthy copy is the film as it is
+    assert all(not np.array_equal(x, y) for x, y in zip(a[1:], b[1:]))
+    assert len(calls) == 1 and calls[0][0] == "LH" and "pip3" in calls[0][1]  # made once per film
+    calls.clear()
+    feet = RealEditSource(base=base, as_foot=True, copies=1, healthy_copies=1, seed=3, mature=1.0).samples()
+    [s.load() for s in feet]
+    assert calls and calls[0][0] == "LH" and "pip3" in calls[0][1]

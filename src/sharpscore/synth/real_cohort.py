@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+from pydantic import Field
 
 from .. import schema
 from .._fsutil import atomic_write
@@ -36,6 +37,8 @@ class RealCohortConfig(ConfigModel):
     osteopenia: float = 0.15
     swelling: float = 0.15
     jsn_reference: Literal["film", "adult"] = "film"  # see synth.edit.edit_radiograph
+    # probability that a copy but the first has its open growth plates closed first (synth.mature)
+    mature: float = Field(0.0, ge=0, le=1)
 
 
 def find_films(folder: str | Path) -> list[Path]:
@@ -74,6 +77,7 @@ def write_real_cohort(films: Iterable[str | Path], out: str | Path, config: Real
     from ..io.labelme import write_labelme
     from ..models import load_localizer
     from .edit import EditNuisances, edit_radiograph
+    from .mature import close_growth_plates
     from .real_prior import sample_real_grades
 
     cfg = config or RealCohortConfig()
@@ -91,12 +95,18 @@ def write_real_cohort(films: Iterable[str | Path], out: str | Path, config: Real
             log.warning("%s: skipped (%s)", path, exc)
             skipped.append((path.name, str(exc)))
             continue
+        matured = None
         for k in range(cfg.healthy_copies + cfg.copies):
             rng = np.random.default_rng([cfg.seed, fi, k])
             healthy = k < cfg.healthy_copies
             grades = sample_real_grades(rng, (region,), severity_shift=cfg.severity_shift,
                                         healthy_fraction=1.0 if healthy else 0.0)[region]
-            res = edit_radiograph(rg.pixels, lm, spacing, region, grades, seed=rng,
+            pixels = rg.pixels
+            if k > 0 and cfg.mature > 0 and rng.random() < cfg.mature:
+                if matured is None:
+                    matured = close_growth_plates(rg.pixels, lm, spacing, region, seed=np.random.default_rng([cfg.seed, fi])).pixels
+                pixels = matured
+            res = edit_radiograph(pixels, lm, spacing, region, grades, seed=rng,
                                   nuisances=None if healthy else EditNuisances(cfg.osteopenia, cfg.swelling),
                                   jsn_reference="film" if k == 0 else cfg.jsn_reference)
             pid = f"{path.stem}e{k}"

@@ -333,6 +333,10 @@ class RealEditSource(_SourceBase):
     # MTP1-5 and the hallux IP, with foot grades (erosion 0-10 over both bones) from the real prior.
     # Real bone texture at the foot sites, not real foot anatomy: the model still never saw a real foot.
     as_foot: bool = False
+    # Probability that an edited or adult-reference copy (every copy but the first healthy one) is
+    # drawn on the film with its open growth plates closed first (synth.mature): children's films
+    # made to show adult, fused bone ends, as every RA film does.
+    mature: float = Field(0.0, ge=0, le=1)
 
     def samples(self) -> list[Sample]:
         from ..synth.real_prior import sample_real_grades
@@ -354,12 +358,13 @@ class RealEditSource(_SourceBase):
                 if b.spacing_mm is None and found.spacing_mm is not None:
                     b.spacing_mm = tuple(found.spacing_mm)
             region, suffix = b.region, ""
+            hand = (dict(b.landmarks), b.region)  # what the growth plates are found from
             if self.as_foot:
                 if schema.region_kind(b.region) != "hand":
                     continue
                 b.landmarks, region = schema.hand_as_foot(b.landmarks, b.region)
                 suffix = "-asfoot"
-            base_cache = _OneFilm(b, self.edit_mm_per_px, self.healthy_copies + self.copies)
+            base_cache = _OneFilm(b, self.edit_mm_per_px, self.healthy_copies + self.copies, hand=hand)
             for k in range(self.healthy_copies + self.copies):
                 rng = np.random.default_rng([self.seed, bi, k])
                 if k < self.healthy_copies:
@@ -369,9 +374,10 @@ class RealEditSource(_SourceBase):
                 sample = Sample(key=f"{b.key}{suffix}-edit{k}", patient_id=f"{b.patient_id}{suffix}-edit{k}",
                                 region=region,
                                 landmarks=dict(b.landmarks), grades=grades, role=self.role, group_id=b.patient_id)
+                mature = k > 0 and self.mature > 0 and rng.random() < self.mature
                 sample.loader = _EditedFilm(base_cache, sample, grades, int(rng.integers(2**31)),
                                             self.osteopenia, self.swelling, edited=k >= self.healthy_copies,
-                                            jsn_reference="film" if k == 0 else self.jsn_reference)
+                                            jsn_reference="film" if k == 0 else self.jsn_reference, mature=mature)
                 out.append(sample)
         return out
 
@@ -383,17 +389,39 @@ def _shipped_localizer(name: str):
 
 
 class _OneFilm:
-    """The base film shrunk to the edit spacing, loaded once and kept while its copies are read."""
+    """The base film shrunk to the edit spacing, loaded once and kept while its copies are read;
+    with its growth plates closed (:meth:`get_mature`, found from the ``hand`` landmarks and region
+    it was given) made once too."""
 
-    def __init__(self, sample: Sample, mm_per_px: float, uses: int):
-        self.sample, self.mm_per_px = sample, mm_per_px
+    def __init__(self, sample: Sample, mm_per_px: float, uses: int, hand: tuple[dict, str] | None = None):
+        self.sample, self.mm_per_px, self.hand = sample, mm_per_px, hand
         self._held = None
+        self._mature = None
         self.remaining = uses  # copies still to read; the film is released after the last
 
     def release_one(self) -> None:
         self.remaining -= 1
         if self.remaining <= 0:
-            self._held = None
+            self._held = self._mature = None
+
+    def get_mature(self):
+        """``(radiograph, landmarks)`` as :meth:`get`, the pixels with open growth plates closed."""
+        import copy
+        import zlib
+
+        from ..synth.mature import close_growth_plates
+
+        rg, lm = self.get()
+        if self._mature is None:
+            hand_lm, hand_region = self.hand or (self.sample.landmarks, self.sample.region)
+            fy = self.sample_shape[0] / rg.pixels.shape[0]
+            fx = self.sample_shape[1] / rg.pixels.shape[1]
+            scaled = {k: (v[0] / fx, v[1] / fy) for k, v in hand_lm.items()}
+            out = copy.copy(rg)
+            out.pixels = close_growth_plates(rg.pixels, scaled, rg.spacing_mm, hand_region,
+                                             seed=zlib.crc32(self.sample.key.encode())).pixels
+            self._mature = (out, lm)
+        return self._mature
 
     def get(self):
         if self._held is None:
@@ -416,6 +444,7 @@ class _OneFilm:
 
                 pix = zoom(gaussian_filter(pix, 0.4 * f), 1.0 / f, order=1)
             fy, fx = rg.pixels.shape[0] / pix.shape[0], rg.pixels.shape[1] / pix.shape[1]
+            self.sample_shape = rg.pixels.shape
             lm = {k: (v[0] / fx, v[1] / fy) for k, v in self.sample.landmarks.items()}
             rg.pixels, rg.spacing_mm = pix, (sp.row * fy, sp.col * fx)
             self._held = (rg, lm)
@@ -428,17 +457,17 @@ class _EditedFilm:
     visible space to narrow, is not a label)."""
 
     def __init__(self, base: _OneFilm, sample: Sample, grades: dict, seed: int, osteopenia: float, swelling: float,
-                 edited: bool, jsn_reference: str = "film"):
+                 edited: bool, jsn_reference: str = "film", mature: bool = False):
         self.base, self.sample, self.grades, self.seed = base, sample, grades, seed
         self.osteopenia, self.swelling, self.edited = osteopenia, swelling, edited
-        self.jsn_reference = jsn_reference
+        self.jsn_reference, self.mature = jsn_reference, mature
 
     def __call__(self) -> Radiograph:
         import copy
 
         from ..synth.edit import EditNuisances, edit_radiograph
 
-        rg, lm = self.base.get()
+        rg, lm = self.base.get_mature() if self.mature else self.base.get()
         out = copy.copy(rg)
         if self.edited or self.jsn_reference != "film":
             res = edit_radiograph(rg.pixels, lm, rg.spacing_mm, self.sample.region, self.grades, seed=self.seed,
