@@ -158,3 +158,19 @@ def test_adult_hand_dicom_finger_joints_confident_and_pip5_on_its_joint():
     assert len(fingers) == 14 and all(loc.landmarks[n][2] >= 0.3 for n in fingers)
     assert distance_mm(loc.landmarks["pip5"][:2], (1680, 1290), loc.spacing_mm) < 4.0
     assert loc.region == "RH" and "laterality_uncertain" not in loc.flags
+
+
+def test_adult_hand_dicom_wrist_bases_and_ulna_on_their_bones():
+    """The adult hand: the network puts cmc5 on the fourth metacarpal's base and cmc4 on the hamate;
+    both are re-placed where the other metacarpals put them (and flagged), and the ulna, which the
+    adolescent template puts inside the adult's radius, is read from the film, on the ulna (x > 1290
+    px by eye; the radius ends at about x 1270 at that level)."""
+    import sharpscore
+    from sharpscore.spatial import distance_mm
+
+    loc = sharpscore.locate_joints(shared_path("dicom", "NM_Kakadu44_SOTmarkerincons.dcm"))
+    lm = loc.landmarks
+    for site, (x, y) in {"cmc4": (1152, 1863), "cmc5": (1215, 1894)}.items():  # joint positions by eye
+        assert distance_mm(lm[site][:2], (x, y), loc.spacing_mm) < 4.0, site
+    assert {"wrist_from_anatomy:cmc4", "wrist_from_anatomy:cmc5"} <= set(loc.flags)
+    assert lm["ulna"][0] > 1290 and "wrist_from_anatomy:ulna" not in loc.flags

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from shared_data import shared_path
-from sharpscore.localize.wrist_template import (ANCHORS, SITES, WRIST_TEMPLATE_JSON, build_wrist_template,
+from sharpscore.localize.wrist_template import (ANCHORS, BASE_GATE_MM, SITES, WRIST_TEMPLATE_JSON, build_wrist_template,
                                                derived_sites, dha_points, load_wrist_template, predict_wrist)
 
 SPACING = (0.1, 0.1)
@@ -34,6 +34,8 @@ def test_placed_template_is_recovered_on_a_mirrored_rotated_hand():
     for k in SITES:
         assert np.hypot(*(np.subtract(pred[k], pts[k]))) < 0.5  # pixels
         assert pred.limit_px[k] == pytest.approx(1.1 * load_wrist_template()["limit"][k] / SPACING[0], rel=1e-3)
+    for k in ANCHORS:  # and where it puts each metacarpal base and MCP
+        assert np.hypot(*(np.subtract(pred.anchors[k], pts[k]))) < 0.5
 
 
 def test_a_misplaced_anchor_is_trimmed_and_unsure_anchors_are_not_used():
@@ -77,7 +79,9 @@ def test_localiser_places_real_carpal_sites_near_the_atlas_sites(scorer):
         err = [np.linalg.norm(np.array(found.landmarks[k][:2]) * 0.108075 - truth[k]) for k in SITES]
         assert max(err) < 8.0 and np.median(err) < 4.0
         placed = {f.site for f in found.flags if f.kind == "wrist_from_anatomy"}
-        assert placed and placed <= set(SITES)
+        assert placed and placed <= set(SITES) | set(BASE_GATE_MM)
+        bases = [np.linalg.norm(np.array(found.landmarks[k][:2]) * 0.108075 - truth[k]) for k in BASE_GATE_MM]
+        assert max(bases) < 3.0
         assert all(found.landmarks[k][2] == 0.5 for k in placed)
 
 

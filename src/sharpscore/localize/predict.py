@@ -17,13 +17,14 @@ from ..errors import InvertedImageError, MultipleRegionsError, NotHandOrFootErro
 from ..flags import FlagKind, ReviewFlag
 from ..io.radiograph import Radiograph
 from .decode import decode_heatmaps
+from .forearm import find_ulna
 from ..resample import ImagePyramid, crop_matrix, letterbox_matrix, scale_matrix, shrink, warp
 from .geometry import CHANNELS, channel_index, estimate_spacing, kind_channels
 from .model import LocalizerNet, LocalizerSpec
 from .polarity import looks_inverted, polarity
 from .shape_check import ShapeCheck, check_shape
 from .template import ANCHORS, WRIST, fit_template, wrist_from_fingers
-from .wrist_template import SITES as WRIST_SITES, predict_wrist
+from .wrist_template import BASE_GATE_MM, SITES as WRIST_SITES, predict_wrist
 
 __all__ = ["JointLocations", "Localizer", "shrink", "scale_matrix"]
 
@@ -44,6 +45,8 @@ CONFIRM_MM = 2.0  # a re-search this close to the first find confirms it
 # the template; farther ones were worse); otherwise the template's position, with this confidence.
 WRIST_GATE = 0.5
 TEMPLATE_CONFIDENCE = 0.5
+# the ulna read from the forearm's profile (.forearm): held-out real hands median 2.5 mm from the site
+ULNA_FROM_IMAGE_CONFIDENCE = 0.6
 
 
 @dataclass
@@ -312,7 +315,11 @@ class Localizer:
         """The carpal and distal-forearm sites checked against real wrists (:mod:`.wrist_template`,
         placed on the metacarpals): a site found farther than half its limit from where the real
         template puts it is searched again there; found there it stays, otherwise it is placed at the
-        template's position with :data:`TEMPLATE_CONFIDENCE`. Returns the checked sites and the names
+        template's position with :data:`TEMPLATE_CONFIDENCE`. A metacarpal base (``mc1``, ``cmc3``-``cmc5``)
+        farther than :data:`~.wrist_template.BASE_GATE_MM` from where the template puts it is searched
+        again there, kept if found there, else placed there. The ``ulna`` is read from the film
+        wherever the forearm shows it (:func:`.forearm.find_ulna`). Returns
+        the checked sites and the names
         of those placed from the template. (The fine network learned these sites
         from phantoms only; on held-out real hands its finds lie a median 5-19 mm from the sites,
         the template's 2-4 mm: bench/results/localizer-default.json, ``dha_wrist``.)"""
@@ -326,15 +333,32 @@ class Localizer:
 
         out = {k: landmarks[k] for k in WRIST_SITES if agrees(k, landmarks[k])}
         again = [k for k in WRIST_SITES if k not in out]
+        # a metacarpal base far from where the other anchors put it is on a neighbouring bone
+        bases = [k for k, gate in BASE_GATE_MM.items()
+                 if k in landmarks and distance_mm(landmarks[k][:2], pred.anchors[k], spacing) > gate]
         placed = []
-        if again:
-            found = self._refine(img, spacing, {k: (*pred[k], 1.0) for k in again}, kind)
+        if again or bases:
+            seeds = {**{k: (*pred[k], 1.0) for k in again}, **{k: (*pred.anchors[k], 1.0) for k in bases}}
+            found = self._refine(img, spacing, seeds, kind)
             for k in again:
                 if agrees(k, found[k]):
                     out[k] = found[k]
                 else:
                     out[k] = (*pred[k], TEMPLATE_CONFIDENCE)
                     placed.append(k)
+            for k in bases:
+                f = found[k]
+                if f[2] >= LOW_CONFIDENCE and distance_mm(f[:2], pred.anchors[k], spacing) <= 0.5 * BASE_GATE_MM[k]:
+                    out[k] = f
+                else:
+                    out[k] = (*pred.anchors[k], TEMPLATE_CONFIDENCE)
+                    placed.append(k)
+        # the template's ulna is an adolescent's (and the network's find is only checked against
+        # it): where the film shows the ulna beside the radius, it is read from there
+        ulna = find_ulna(img.full.numpy(), {**landmarks, **out}, spacing)
+        if ulna is not None:
+            out["ulna"] = (*ulna, ULNA_FROM_IMAGE_CONFIDENCE)
+            placed = [k for k in placed if k != "ulna"]
         return out, placed
 
     def _check_single_region(self, heat: torch.Tensor, chans: list[int], kind: str, rg: Radiograph) -> None:
