@@ -104,9 +104,13 @@ def test_dicom_structured_report(dicom_patient, scorer, tmp_path):
     assert "Algorithm Name" in text or "111001" in text  # DCM code of "Algorithm Name"
     sc = pydicom.dcmread(sc_path)
     assert sc.SamplesPerPixel == 3 and sc.StudyInstanceUID == ref.StudyInstanceUID
-    # without an orientation to copy, the SR is still written but no Secondary Capture
-    only = write_dicom_outputs(res, dicom_patient / "P00000-RH.dcm", tmp_path / "out2", "x")
-    assert [p.name for p in only] == ["x-sr.dcm"]
+    assert list(sc.PatientOrientation) == ["L", "F"]
+    # without an orientation to copy, the Secondary Capture is still written, its orientation empty
+    both = write_dicom_outputs(res, dicom_patient / "P00000-RH.dcm", tmp_path / "out2", "x")
+    assert [p.name for p in both] == ["x-sr.dcm", "x-overlay.dcm"]
+    sc2 = pydicom.dcmread(both[1])
+    assert "PatientOrientation" in sc2 and not sc2.PatientOrientation
+    assert sc2.StudyInstanceUID == ref.StudyInstanceUID
 
 
 def test_killed_run_resumes_to_identical_outputs(folder, scorer, tmp_path, monkeypatch):

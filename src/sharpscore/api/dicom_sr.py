@@ -3,8 +3,8 @@
 - a Comprehensive 3D SR holding a TID 1500 measurement report: one planar-ROI measurement group per
   scored joint, with its image coordinates (a POINT on the source instance) and its expected erosion
   and JSN scores, plus the region totals;
-- a Secondary Capture of the overlay PNG in the same study (when the source has a PatientOrientation
-  to copy: it is never guessed).
+- a Secondary Capture of the overlay PNG in the same study, with the source's PatientOrientation
+  (left empty, as the standard's Type 2 allows, when the source has none: it is never guessed).
 
 Both reference the source instance, so they file next to it in a PACS. Codes for the SvdH scores use
 the private coding scheme ``99SHARPSCORE`` (no standard codes exist for them).
@@ -131,20 +131,24 @@ def structured_report(result, source_ds):
 
 
 def overlay_capture(result, source_ds, png_path: str | Path):
-    """A Secondary Capture (RGB) of an overlay PNG, in the source's study; None when the source has
-    no PatientOrientation (a Secondary Capture needs one, and it is not guessed)."""
+    """A Secondary Capture (RGB) of an overlay PNG, in the source's study. Its PatientOrientation is
+    the source's; when the source has none it is present and empty (Type 2), not guessed."""
     hd = _hd()
     from PIL import Image
 
     orientation = tuple(str(v) for v in (source_ds.get("PatientOrientation") or []))
-    if len(orientation) != 2 or not all(orientation):
-        return None  # no orientation to copy, and we will not invent one
+    known = len(orientation) == 2 and all(orientation)
     rgb = np.asarray(Image.open(png_path).convert("RGB"))
-    return hd.sc.SCImage.from_ref_dataset(ref_dataset=source_ds, pixel_array=rgb, photometric_interpretation="RGB",
-                                          bits_allocated=8, coordinate_system="PATIENT", series_instance_uid=hd.UID(),
-                                          series_number=902, sop_instance_uid=hd.UID(), instance_number=1,
-                                          manufacturer="sharpscore", patient_orientation=orientation,
-                                          series_description="sharpscore overlay")
+    sc = hd.sc.SCImage.from_ref_dataset(ref_dataset=source_ds, pixel_array=rgb, photometric_interpretation="RGB",
+                                        bits_allocated=8, coordinate_system="PATIENT", series_instance_uid=hd.UID(),
+                                        series_number=902, sop_instance_uid=hd.UID(), instance_number=1,
+                                        manufacturer="sharpscore",
+                                        # highdicom requires a value; an unknown one is emptied below
+                                        patient_orientation=orientation if known else ("L", "F"),
+                                        series_description="sharpscore overlay")
+    if not known:
+        sc.PatientOrientation = None  # Type 2: present, empty (unknown), never invented
+    return sc
 
 
 def write_dicom_outputs(result, source_path: str | Path, folder: str | Path, key: str) -> list[Path]:
@@ -163,10 +167,7 @@ def write_dicom_outputs(result, source_path: str | Path, folder: str | Path, key
     result.save_overlay(png)
     try:
         sc = overlay_capture(result, ds, png)
-        if sc is None:
-            log.warning("%s: no PatientOrientation, so no Secondary Capture of the overlay is written", source_path)
-        else:
-            out.append(atomic_write(folder / f"{key}-overlay.dcm", lambda p: sc.save_as(p, enforce_file_format=True)))
+        out.append(atomic_write(folder / f"{key}-overlay.dcm", lambda p: sc.save_as(p, enforce_file_format=True)))
     finally:
         png.unlink(missing_ok=True)
     return out
