@@ -153,3 +153,20 @@ def test_a_burned_in_grey_line_across_a_joint_is_flagged():
     disk = np.hypot((xx - x) * rg.spacing_mm[1], (yy - y) * rg.spacing_mm[0]) < 2.5
     blob = Radiograph(np.where(disk, 1.0, rg.pixels * 0.85).astype(np.float32), rg.spacing_mm, "x")
     assert not [f for f in review_flags(blob, loc, rs) if "annotation" in f]
+
+
+def test_a_black_block_over_a_joint_is_flagged():
+    """A black rectangle (a redaction box) over half of PIP3: flagged burned_in_annotations and
+    annotation_at_joint:pip3; the joints it does not reach are not."""
+    from sharpscore.synth import render
+
+    im = render("RH", None, seed=3, p_ring=0.0)
+    rg = im.radiograph
+    loc = _loc({k: tuple(v[:2]) for k, v in im.landmarks.items()}, spacing=rg.spacing_mm)
+    rs = RegionScores("RH", [JointScore(n, "finger") for n in ("mcp2", "mcp3", "mcp4", "pip3")], {})
+    x, y = (int(round(v)) for v in im.landmarks["pip3"][:2])
+    blocked = rg.pixels.copy()
+    blocked[y - 60:y + 60, x:x + 80] = 0.0
+    flags = review_flags(Radiograph(blocked, rg.spacing_mm, "x"), loc, rs)
+    assert "annotation_at_joint:pip3" in flags and "burned_in_annotations" in flags and needs_review(flags)
+    assert not [f for f in flags if f in ("annotation_at_joint:mcp2", "annotation_at_joint:mcp4")]
