@@ -55,7 +55,7 @@ _SLOW_MODULES: tuple[str, ...] = (
     "tests/training/", "tests/scoring/test_training.py", "tests/scoring/test_model.py", "tests/cli/test_demo.py",
     "tests/cli/test_reader_workflow.py", "tests/test_no_side_effects.py", "tests/synth/test_render.py",
     "tests/synth/test_real_prior.py", "tests/synth/test_cohort.py", "tests/synth/test_edit.py",
-    "tests/synth/test_longitudinal.py", "tests/api/", "tests/localize/test_locate.py", "tests/test_jsw.py",
+    "tests/synth/test_longitudinal.py", "tests/synth/test_real_cohort.py", "tests/api/", "tests/localize/test_locate.py", "tests/test_jsw.py",
     "tests/io/test_load_shared.py", "tests/evaluation/test_report.py", "tests/test_readme.py",
 )
 

@@ -40,6 +40,7 @@ def test_no_ulna_no_answer():
     assert find_ulna(img, {"radcar": lm["radcar"]}, (SP, SP)) is None  # which side is ulnar is unknown
 
 
+@pytest.mark.slow
 def test_held_out_real_hands_ulna_nearer_than_the_template():
     """On the 21 held-out atlas hands (landmarks from the shipped localiser, the ulna from the film
     where it shows it, else the template): median within 3 mm of the atlas's ulna. (Three of these

@@ -73,6 +73,7 @@ def _film(image_id: str):
     return load_radiograph(root / "images" / f"{image_id}.jpg").pixels.astype(np.float32), lm
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("image_id", ["3162", "3296"])
 def test_real_childrens_growth_plates_close_and_joint_spaces_stay(image_id):
     pixels, lm = _film(image_id)
