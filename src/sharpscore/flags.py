@@ -27,7 +27,7 @@ __all__ = ["FlagKind", "ReviewFlag", "needs_review", "flagged_sites", "parse_kno
 class FlagKind(enum.StrEnum):
     """Every flag sharpscore writes. Informational kinds (``spacing_estimated``,
     ``reader_landmarks``, ``relocated``, ``wrist_from_anatomy``, ``atypical_position``,
-    ``retest_sd_from_default_model``)
+    ``film_rotated``, ``retest_sd_from_default_model``)
     say how a result was made; every other kind sets ``needs_review``."""
 
     # the localiser (sharpscore.localize)
@@ -44,6 +44,7 @@ class FlagKind(enum.StrEnum):
     REGION_CONFLICTS_WITH_GIVEN = "region_conflicts_with_given"
     REGION_CONFLICTS_WITH_FILE_NAME = "region_conflicts_with_file_name"
     LOCALIZER_REFUSED_FILM = "localizer_refused_film"
+    FILM_ROTATED = "film_rotated"
     # the scorer and the review rules (sharpscore.api.review)
     WIDE_PREDICTION_SET = "wide_prediction_set"
     WIDE_TOTAL_INTERVAL = "wide_total_interval"
@@ -83,7 +84,7 @@ class FlagKind(enum.StrEnum):
 
 
 _INFORMATIONAL = frozenset({FlagKind.SPACING_ESTIMATED, FlagKind.READER_LANDMARKS, FlagKind.RELOCATED,
-                            FlagKind.WRIST_FROM_ANATOMY,
+                            FlagKind.WRIST_FROM_ANATOMY, FlagKind.FILM_ROTATED,
                             FlagKind.ATYPICAL_POSITION, FlagKind.RETEST_SD_FROM_DEFAULT_MODEL})
 _SITES = frozenset(n for kind in ("hand", "foot") for n in schema.landmarks(kind))
 

@@ -174,3 +174,27 @@ def test_adult_hand_dicom_wrist_bases_and_ulna_on_their_bones():
         assert distance_mm(lm[site][:2], (x, y), loc.spacing_mm) < 4.0, site
     assert {"wrist_from_anatomy:cmc4", "wrist_from_anatomy:cmc5"} <= set(loc.flags)
     assert lm["ulna"][0] > 1290 and "wrist_from_anatomy:ulna" not in loc.flags
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_a_film_stored_turned_is_read_turned_back(k):
+    """The real adult hand turned 90 or 180 degrees (a film stored sideways or upside down): refused
+    as it is by the upright networks, found when turned back; every landmark comes back in the
+    turned film's own pixels where the upright film has it (within 3 px), flagged film_rotated."""
+    import dataclasses
+
+    from sharpscore.io import load_radiograph
+    from sharpscore.models import load_localizer
+
+    loc = load_localizer("default")
+    rg = load_radiograph(shared_path("dicom", "NM_Kakadu44_SOTmarkerincons.dcm"))
+    upright = loc.predict(rg)
+    turned = dataclasses.replace(rg, pixels=np.ascontiguousarray(np.rot90(rg.pixels, k)), marks=None)
+    found = loc.predict(turned)
+    assert found.region == upright.region == "RH"
+    assert f"film_rotated:{90 * ((4 - k) % 4)}" in found.flags
+    h, w = rg.pixels.shape
+    for name, (x, y, _) in upright.landmarks.items():
+        # where (x, y) of the upright film lies on the film turned k quarter turns counter-clockwise
+        xt, yt = (y, w - 1 - x) if k == 1 else (w - 1 - x, h - 1 - y)
+        assert np.hypot(found.landmarks[name][0] - xt, found.landmarks[name][1] - yt) < 3.0, name

@@ -111,11 +111,30 @@ class Localizer:
         The stages, in order: :meth:`coarse_stage` (what the film is, where its joints roughly are;
         refusals), :meth:`spacing_stage` (pixel size, estimated from anatomy when unknown),
         :meth:`fine_stage` (wrist seeds, fine crops, collisions), the real-anatomy shape pass, the
-        polarity check, confidence flags and the side."""
+        polarity check, confidence flags and the side. A film refused as it is is tried again turned
+        by 180, 90 and 270 degrees (:data:`ROTATIONS`); found so, the landmarks are given back in the
+        film's own pixels and it is flagged ``film_rotated:<degrees>`` (informational)."""
         from .._threads import adapt_threads
 
         if self.device.type == "cpu":
             adapt_threads()  # the cores other processes leave free: oversubscribed threads wait on each other
+        try:
+            return self._predict_upright(rg, refine=refine, pyramid=pyramid, _polarity=_polarity)
+        except (NotHandOrFootError, InvertedImageError) as first:
+            if not _polarity:
+                raise
+            # a film stored upside down or sideways: the networks learned hands and feet upright
+            for k in ROTATIONS:
+                turned = _rotated(rg, k)
+                try:
+                    found = self._predict_upright(turned, refine=refine, pyramid=None, _polarity=True)
+                except (NotHandOrFootError, InvertedImageError, MultipleRegionsError):
+                    continue
+                return _turned_back(found, rg, k)
+            raise first
+
+    def _predict_upright(self, rg: Radiograph, *, refine: bool, pyramid: ImagePyramid | None,
+                         _polarity: bool) -> JointLocations:
         img = pyramid if pyramid is not None else ImagePyramid(rg.pixels)
         kind, coarse, evidence = self.coarse_stage(img, rg)
         flags: list[ReviewFlag] = []
@@ -474,3 +493,36 @@ def _side_from_geometry(landmarks: dict, kind: str) -> str | None:
     # With y down: for a right region the cross product axis x across is positive.
     cross = axis[0] * across[1] - axis[1] * across[0]
     return "R" if cross > 0 else "L"
+
+
+# quarter turns (numpy.rot90, counter-clockwise) a refused film is tried again at, most likely first
+ROTATIONS: tuple[int, ...] = (2, 1, 3)
+
+
+def _rotated(rg: Radiograph, k: int) -> Radiograph:
+    """The film turned by ``k`` quarter turns counter-clockwise (pixel spacing and marks turned too)."""
+    sp = rg.spacing_mm
+    if sp is not None and k % 2:
+        sp = (sp[1], sp[0])
+    marks = getattr(rg, "marks", None)
+    return dataclasses.replace(rg, pixels=np.ascontiguousarray(np.rot90(rg.pixels, k)), spacing_mm=sp,
+                               marks=None if marks is None else np.ascontiguousarray(np.rot90(marks, k)))
+
+
+def _turned_back(found: JointLocations, rg: Radiograph, k: int) -> JointLocations:
+    """``found`` on the film turned by ``k`` quarter turns, given back in ``rg``'s own pixels."""
+    h, w = rg.pixels.shape[:2]
+
+    def back(x: float, y: float) -> tuple[float, float]:
+        if k == 1:
+            return w - 1 - y, x
+        if k == 2:
+            return w - 1 - x, h - 1 - y
+        return y, h - 1 - x
+
+    landmarks = {n: (*back(p[0], p[1]), p[2]) for n, p in found.landmarks.items()}
+    sp = found.spacing_mm
+    if sp is not None and k % 2:
+        sp = (sp[1], sp[0])
+    flags = list(found.flags) + [ReviewFlag(FlagKind.FILM_ROTATED, None, 90 * k)]
+    return dataclasses.replace(found, landmarks=landmarks, spacing_mm=sp, flags=flags, radiograph=rg)
