@@ -1,6 +1,6 @@
 """The shipped scorer on real films it never saw (skips without ../shared): healthy joints at an
-adult's joint-space width read as healthy, and the real adult hand has no over-call that goes
-unflagged."""
+adult's joint-space width, or with their growth plates closed, read as healthy, and the real adult
+hand has no joint above grade 1."""
 
 import csv
 
@@ -35,20 +35,32 @@ def test_healthy_joints_at_adult_width_read_as_healthy(scorer, image_id):
     assert float(np.sum(jsn)) < 2.0, jsn
 
 
-def test_the_real_adult_hand_has_no_unflagged_overcall(scorer):
-    """The adult hand (no visible damage): at most one joint above grade 2, and the measured joint
-    space contradicts it with a review flag. The shipped scorers since v3 read PIP5 JSN 4 (v3: p 0.38 against
-    0.34 for grade 0) where sharpscore.jsw measures 0.89 mm, a normal adult PIP: a known over-call
-    (the model card says so), caught by ``jsn_disagrees_with_jsw``; the previous scorer had none
-    above grade 2."""
+def test_the_real_adult_hand_has_no_joint_above_grade_1(scorer):
+    """The adult hand (no visible damage): no joint most likely above grade 1 (the issue's goal: none
+    at 2 or more). Scorers v3-v5 read PIP5 JSN 4 where sharpscore.jsw measures 0.89 mm, a normal
+    adult PIP; v6 (trained on films with their growth plates closed) reads every joint at 0. The
+    PIP5 expectation is still high enough (about 2) for ``jsn_disagrees_with_jsw`` to flag it."""
     res = scorer.score(shared_path("dicom", "NM_Kakadu44_SOTmarkerincons.dcm"))
     grades = {(j.site, m): getattr(j, f"{m}_grade") for j in res.joints for m in ("erosion", "jsn")
               if getattr(j, f"{m}_grade") is not None}
-    over = [k for k, v in grades.items() if v > 2]
-    assert len(over) <= 1, over
-    for site, measure in over:
-        assert measure == "jsn" and f"jsn_disagrees_with_jsw:{site}" in res.flags, res.flags
+    assert max(grades.values()) <= 1, {k: v for k, v in grades.items() if v > 1}
     assert res.needs_review and res.total < 20
+
+
+def test_a_healthy_hand_with_its_growth_plates_closed_reads_as_healthy(scorer):
+    """A held-out child's hand made adult (synth.mature, then adult joint spaces): the previous scorer
+    (v5) read closed growth plates as finger erosion (1.2 expected points a hand over the 21 held-out
+    films); the shipped one learned fused bone ends as healthy."""
+    from sharpscore.synth.mature import close_growth_plates
+
+    rg, lm = _dha("3162", FINGERS + ["ip", "mcp1", "dip2", "dip3", "dip4", "dip5"])
+    mature = close_growth_plates(rg.pixels, lm, rg.spacing_mm, "LH", seed=0)
+    assert len(mature.closed) >= 6  # a young hand: many open growth plates closed
+    ed = edit_radiograph(mature.pixels, lm, rg.spacing_mm, "LH", {}, seed=0, jsn_reference="adult")
+    res = scorer.score(Radiograph(pixels=ed.pixels, spacing_mm=rg.spacing_mm, source="3162-mature"))
+    erosion = {j.site: j.erosion for j in res.joints if j.family == "finger" and j.erosion is not None}
+    assert max(res.joint(s).erosion_grade for s in erosion) == 0, erosion
+    assert sum(erosion.values()) < 1.0, erosion
 
 
 @pytest.mark.parametrize("image_id", ["3144", "3206"])
