@@ -17,3 +17,25 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared data not available: {path}")
     return path
+
+
+DHA_SPACING = (0.108075, 0.108075)
+_DHA_NAMES = {"ip1": "ip", "cmc1": "mc1"}
+
+
+def dha_film(image_id: str):
+    """A Digital Hand Atlas film and its annotated landmarks in sharpscore's names:
+    ``(pixels float32, {name: (x, y)})`` (skips when the shared data is absent)."""
+    import csv
+
+    import numpy as np
+
+    from sharpscore.io import load_radiograph
+
+    root = shared_path("dha-hands")
+    lm = {}
+    with open(root / "landmarks.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["image_id"] == image_id:
+                lm[_DHA_NAMES.get(row["landmark"], row["landmark"])] = (float(row["x_px"]), float(row["y_px"]))
+    return load_radiograph(root / "images" / f"{image_id}.jpg").pixels.astype(np.float32), lm

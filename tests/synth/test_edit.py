@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import csv
 
 import numpy as np
 import pytest
 
-from shared_data import shared_path
-from sharpscore.io import load_radiograph
+from shared_data import dha_film
 from sharpscore.spatial import bone_frame, to_mm
 from sharpscore.synth.edit import edit_radiograph, measure_gap
 
 SPACING = (0.108075, 0.108075)
-NAMES = {"ip1": "ip", "cmc1": "mc1"}
 FINGERS = ["mcp2", "mcp3", "mcp4", "mcp5", "pip2", "pip3", "pip4", "pip5", "mcp1", "ip"]
 
 
 def _film(image_id: str):
-    root = shared_path("dha-hands")
-    lm = {}
-    with open(root / "landmarks.csv", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row["image_id"] == image_id:
-                lm[NAMES.get(row["landmark"], row["landmark"])] = (float(row["x_px"]), float(row["y_px"]))
-    return load_radiograph(root / "images" / f"{image_id}.jpg").pixels.astype(np.float32), lm
+    return dha_film(image_id)
 
 
 @pytest.fixture(scope="module")

@@ -3,20 +3,17 @@
 
 from __future__ import annotations
 
-import csv
 
 import numpy as np
 import pytest
 
-from shared_data import shared_path
+from shared_data import dha_film
 from sharpscore.api.growth_plates import physis_depths
-from sharpscore.io import load_radiograph
 from sharpscore.jsw import measure_jsw
 from sharpscore.spatial import BoneFrame, as_spacing
 from sharpscore.synth.mature import Physis, close_growth_plates, close_physis
 
 SPACING = (0.108075, 0.108075)
-NAMES = {"ip1": "ip", "cmc1": "mc1"}
 
 
 def _bone_with_physis(depth: float = 0.25):
@@ -64,13 +61,7 @@ def test_feet_are_left_as_they_are():
 
 
 def _film(image_id: str):
-    root = shared_path("dha-hands")
-    lm = {}
-    with open(root / "landmarks.csv", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row["image_id"] == image_id:
-                lm[NAMES.get(row["landmark"], row["landmark"])] = (float(row["x_px"]), float(row["y_px"]))
-    return load_radiograph(root / "images" / f"{image_id}.jpg").pixels.astype(np.float32), lm
+    return dha_film(image_id)
 
 
 @pytest.mark.slow
