@@ -102,6 +102,8 @@ def test_dicom_structured_report(dicom_patient, scorer, tmp_path):
     assert "interval lower bound" in text and "interval upper bound" in text
     assert res.flags and "sharpscore review flag" in text and all(f in text for f in res.flags)
     assert "Algorithm Name" in text or "111001" in text  # DCM code of "Algorithm Name"
+    # standard anatomy (SNOMED CT) and laterality as each joint's finding site
+    assert "125682004" in text and "Finger Joint" in text and "74670003" in text and "24028007" in text
     sc = pydicom.dcmread(sc_path)
     assert sc.SamplesPerPixel == 3 and sc.StudyInstanceUID == ref.StudyInstanceUID
     assert list(sc.PatientOrientation) == ["L", "F"]

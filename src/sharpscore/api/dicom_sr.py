@@ -7,7 +7,9 @@
   (left empty, as the standard's Type 2 allows, when the source has none: it is never guessed).
 
 Both reference the source instance, so they file next to it in a PACS. Codes for the SvdH scores use
-the private coding scheme ``99SHARPSCORE`` (no standard codes exist for them).
+the private coding scheme ``99SHARPSCORE`` (no standard codes exist for them); each joint's finding
+site is a standard SNOMED CT anatomy code with its laterality (finger joint, wrist joint, scaphoid,
+distal radius or ulna, metacarpal, foot), the exact SvdH joint named by the private finding type.
 """
 
 from __future__ import annotations
@@ -57,6 +59,21 @@ def _with_type2_attributes(ds):
     return ds
 
 
+def _anatomy(codes, region: str, site: str):
+    """The standard (SNOMED CT, from pydicom's code dictionary) anatomy of an SvdH site: finger
+    joint, wrist joint, the bone of a wrist erosion site where a code exists, or foot. The exact
+    SvdH joint stays in the private finding type beside it."""
+    from .. import schema
+
+    if schema.region_kind(region) == "foot":
+        return codes.SCT.Foot
+    bones = {"mc1": codes.SCT.Metacarpal, "nav": codes.SCT.Scaphoid, "radius": codes.SCT.DistalRadius,
+             "ulna": codes.SCT.DistalUlna}
+    if site in bones:
+        return bones[site]
+    return codes.SCT.FingerJoint if schema.site(region, site).family == "finger" else codes.SCT.WristJoint
+
+
 def structured_report(result, source_ds):
     """A highdicom ``Comprehensive3DSR`` (TID 1500) of ``result`` referencing ``source_ds``: per
     joint the expected erosion and JSN scores and the joint's review flags (qualitative
@@ -103,6 +120,8 @@ def structured_report(result, source_ds):
         groups.append(hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
             tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier=f"{result.region} {j.site}"),
             referenced_region=region, finding_type=concept(f"JOINT-{j.site.upper()}", f"{result.region} {j.site} joint"),
+            finding_sites=[hd.sr.FindingSite(anatomic_location=_anatomy(codes, result.region, j.site),
+                                             laterality=codes.SCT.Right if result.region[0] == "R" else codes.SCT.Left)],
             measurements=measurements, algorithm_id=algorithm,
             qualitative_evaluations=flag_evaluations([f for f in parsed if f.site == j.site]) or None))
     totals = []
