@@ -100,8 +100,13 @@ class ImagePyramid:
     ``full.shape / level.shape`` maps a level's pixels back to the original's."""
 
     def __init__(self, pixels: np.ndarray | torch.Tensor):
-        self.full = pixels.float() if isinstance(pixels, torch.Tensor) else torch.from_numpy(
-            np.ascontiguousarray(pixels, dtype=np.float32))
+        if isinstance(pixels, torch.Tensor):
+            self.full = pixels.float()
+        else:
+            arr = np.ascontiguousarray(pixels, dtype=np.float32)
+            if any(st < 0 for st in arr.strides):  # a flipped view numpy still calls contiguous (a size-1 axis)
+                arr = arr.copy()
+            self.full = torch.from_numpy(arr)
         self._levels: dict[float, torch.Tensor] = {}
         self.full_resamples = 0
 

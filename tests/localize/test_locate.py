@@ -198,3 +198,14 @@ def test_a_film_stored_turned_is_read_turned_back(k):
         # where (x, y) of the upright film lies on the film turned k quarter turns counter-clockwise
         xt, yt = (y, w - 1 - x) if k == 1 else (w - 1 - x, h - 1 - y)
         assert np.hypot(found.landmarks[name][0] - xt, found.landmarks[name][1] - yt) < 3.0, name
+
+
+@pytest.mark.parametrize("shape, spacing", [((1, 30), (0.1, 0.1)), ((40, 3), None), ((200, 200), (0.1, 0.1))])
+def test_a_film_too_small_for_a_hand_is_refused_before_any_turn(shape, spacing):
+    """A sliver or a 20 mm patch cannot hold a hand or foot: refused as such (once turned, the
+    networks could read noise in a degenerate sliver as joints)."""
+    from sharpscore.io import Radiograph
+
+    film = Radiograph(np.random.default_rng(0).random(shape).astype(np.float32), spacing)
+    with pytest.raises(NotHandOrFootError, match="too small"):
+        locate_joints(film)

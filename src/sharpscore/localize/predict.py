@@ -118,6 +118,7 @@ class Localizer:
 
         if self.device.type == "cpu":
             adapt_threads()  # the cores other processes leave free: oversubscribed threads wait on each other
+        _check_size(rg)
         try:
             return self._predict_upright(rg, refine=refine, pyramid=pyramid, _polarity=_polarity)
         except (NotHandOrFootError, InvertedImageError) as first:
@@ -495,6 +496,25 @@ def _side_from_geometry(landmarks: dict, kind: str) -> str | None:
     return "R" if cross > 0 else "L"
 
 
+# the smallest film that can hold a hand or foot: pixels a side, and millimetres a side when the
+# spacing is known (a hand is about 180 x 90 mm, a forefoot 90 mm wide; a collimated finger series
+# still shows 50 mm or more)
+MIN_SIDE_PX = 64
+MIN_SIDE_MM = 30.0
+
+
+def _check_size(rg: Radiograph) -> None:
+    h, w = rg.pixels.shape[:2]
+    if min(h, w) < MIN_SIDE_PX:
+        raise NotHandOrFootError(f"{rg.source}: {w} x {h} pixels is too small to hold a hand or foot "
+                                 f"(at least {MIN_SIDE_PX} a side)")
+    if rg.spacing_mm is not None:
+        sp = as_spacing(rg.spacing_mm)
+        if min(h * sp.row, w * sp.col) < MIN_SIDE_MM:
+            raise NotHandOrFootError(f"{rg.source}: {w * sp.col:.0f} x {h * sp.row:.0f} mm is too small to hold a "
+                                     f"hand or foot (at least {MIN_SIDE_MM:.0f} mm a side)")
+
+
 # quarter turns (numpy.rot90, counter-clockwise) a refused film is tried again at, most likely first
 ROTATIONS: tuple[int, ...] = (2, 1, 3)
 
@@ -505,8 +525,8 @@ def _rotated(rg: Radiograph, k: int) -> Radiograph:
     if sp is not None and k % 2:
         sp = (sp[1], sp[0])
     marks = getattr(rg, "marks", None)
-    return dataclasses.replace(rg, pixels=np.ascontiguousarray(np.rot90(rg.pixels, k)), spacing_mm=sp,
-                               marks=None if marks is None else np.ascontiguousarray(np.rot90(marks, k)))
+    return dataclasses.replace(rg, pixels=np.rot90(rg.pixels, k).copy(), spacing_mm=sp,
+                               marks=None if marks is None else np.rot90(marks, k).copy())
 
 
 def _turned_back(found: JointLocations, rg: Radiograph, k: int) -> JointLocations:
