@@ -511,8 +511,9 @@ def _check_size(rg: Radiograph) -> None:
     if rg.spacing_mm is not None:
         sp = as_spacing(rg.spacing_mm)
         if min(h * sp.row, w * sp.col) < MIN_SIDE_MM:
-            raise NotHandOrFootError(f"{rg.source}: {w * sp.col:.0f} x {h * sp.row:.0f} mm is too small to hold a "
-                                     f"hand or foot (at least {MIN_SIDE_MM:.0f} mm a side)")
+            raise NotHandOrFootError(f"{rg.source}: {w * sp.col:.0f} x {h * sp.row:.0f} mm at its pixel spacing "
+                                     f"({sp.row:g} x {sp.col:g} mm) is too small to hold a hand or foot (at least "
+                                     f"{MIN_SIDE_MM:.0f} mm a side): if the film is a whole hand, its spacing is wrong")
 
 
 # quarter turns (numpy.rot90, counter-clockwise) a refused film is tried again at, most likely first
