@@ -1,4 +1,4 @@
-"""Bounded fuzzing: `python bench/fuzz.py [--target loader|tables|configs|scoring] [--seconds 120] [--seed 0]`.
+"""Bounded fuzzing: `python bench/fuzz.py [--target loader|tables|configs|scoring|landmarks] [--seconds 120] [--seed 0]`.
 
 ``--target tables`` mutates a reader table in the RA2-DREAM layout (cells replaced by garbage, bytes
 flipped, rows cut or doubled) and runs `sharpscore evaluate` on it in-process; ``--target configs``
@@ -10,8 +10,11 @@ localisation and scoring (rotated, flipped, cropped, padded, shrunk, noisy, gamm
 blocked out, tiled, constant, tiny; wrong spacing, reader landmarks off the film or with NaN, an
 unknown region): a typed error or a result with only finite numbers is promised, and a scored
 hostile film should carry a review reason of its own, beyond the model-wide provenance flags
-(``scored_without_review`` counts those that do not). Results:
-bench/results/fuzz-tables.json, fuzz-configs.json, fuzz-scoring.json.
+(``scored_without_review`` counts those that do not). ``--target landmarks`` mutates a reader's
+labelme landmark file (the top level, shapes, points and sizes replaced by other types, keys dropped,
+coordinates made NaN, huge or negative, bytes flipped) and reads it as `score --landmarks` does;
+one in ten is also scored with a phantom film. Results:
+bench/results/fuzz-tables.json, fuzz-configs.json, fuzz-scoring.json, fuzz-landmarks.json.
 
 The loader (the default target):
 
@@ -396,11 +399,97 @@ def fuzz_scoring(a, rng: random.Random, tmp: Path) -> dict:  # noqa: ARG001
             "seed_films": [n for n, _, _ in pool]}
 
 
+_GARBAGE = [None, "", "x", -1, 0, 1e308, float("nan"), float("inf"), [], {}, [1], [[1]], [[1, 2, 3]], "[1,2]", True]
+
+
+def mutate_labelme(doc: dict, rng: random.Random) -> tuple[object, str]:
+    """One structural mutation of a labelme document (the top level, a shape, a point, a size)."""
+    import copy
+
+    doc = copy.deepcopy(doc)
+    how = rng.choice(["top", "shapes", "shape", "label", "points", "coordinate", "size", "extra", "drop"])
+    if how == "top":
+        return rng.choice([[], "labelme", 3, None, [doc]]), how
+    if how == "shapes":
+        doc["shapes"] = rng.choice(_GARBAGE)
+    elif how in ("shape", "label", "points", "coordinate") and doc["shapes"]:
+        i = rng.randrange(len(doc["shapes"]))
+        if how == "shape":
+            doc["shapes"][i] = rng.choice(_GARBAGE)
+        elif how == "label":
+            doc["shapes"][i]["label"] = rng.choice(_GARBAGE + ["mcp9", "nosuchsite", "w1"])
+        elif how == "points":
+            doc["shapes"][i]["points"] = rng.choice(_GARBAGE)
+        else:
+            doc["shapes"][i]["points"][0][rng.randrange(2)] = rng.choice(
+                [float("nan"), float("inf"), -5.0, 1e9, "12", None, [3]])
+    elif how == "size":
+        doc[rng.choice(["imageHeight", "imageWidth"])] = rng.choice(_GARBAGE)
+    elif how == "extra":
+        doc["sharpscore"] = rng.choice(_GARBAGE + [{"spacing_mm": "x"}, {"region": 5}])
+    else:
+        doc.pop(rng.choice(["shapes", "imageHeight", "version"]), None)
+        if doc.get("shapes") and rng.random() < 0.5:
+            doc["shapes"][rng.randrange(len(doc["shapes"]))].pop(rng.choice(["label", "points", "shape_type"]), None)
+    return doc, how
+
+
+def fuzz_landmarks(a, rng: random.Random, tmp: Path) -> dict:
+    """Hostile labelme landmark files read as a reader's landmarks (``read_reader_landmarks``) and,
+    one in ten, scored with a phantom film (``Scorer.score(..., landmarks=path)``)."""
+    from sharpscore import Scorer
+    from sharpscore.api.landmarks import read_reader_landmarks
+    from sharpscore.io.labelme import write_labelme
+    from sharpscore.synth import render
+
+    ph = render("RH", {}, seed=5, spacing_mm=0.15)
+    good = tmp / "good.json"
+    write_labelme(good, {k: v[:2] for k, v in ph.landmarks.items()}, image_path="x.png",
+                  image_height=ph.radiograph.shape[0], image_width=ph.radiograph.shape[1])
+    seed_doc = json.loads(good.read_text())
+    scorer = Scorer()
+    counts = {"typed_error": 0, "read": 0, "scored": 0, "raw_exception": 0, "hang": 0}
+    by_how: dict[str, dict[str, int]] = {}
+    examples: dict[str, list[str]] = {}
+    attempts, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < a.seconds:
+        case = tmp / "case.json"
+        if rng.random() < 0.2:
+            data, how = mutate(good.read_bytes(), rng)
+            case.write_bytes(data)
+        else:
+            doc, how = mutate_labelme(seed_doc, rng)
+            case.write_text(json.dumps(doc))
+        attempts += 1
+        signal.alarm(60)
+        try:
+            read_reader_landmarks(case, "hand")
+            outcome = "read"
+            if rng.random() < 0.1:
+                res = scorer.score(ph.radiograph, landmarks=case)
+                json.loads(res.to_json())
+                outcome = "scored"
+        except SharpScoreError:
+            outcome = "typed_error"
+        except _Hang:
+            outcome = "hang"
+        except Exception as exc:  # noqa: BLE001 - what the bench is looking for
+            outcome = "raw_exception"
+            _record(examples, exc, how)
+        finally:
+            signal.alarm(0)
+        counts[outcome] += 1
+        by_how.setdefault(how, {}).setdefault(outcome, 0)
+        by_how[how][outcome] += 1
+    return {"attempts": attempts, "outcomes": counts, "by_mutation": by_how, "examples": examples,
+            "seed_file": "a phantom right hand's labelme landmarks (sharpscore.synth.render seed 5)"}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=120)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--target", default="loader", choices=["loader", "tables", "configs", "scoring"])
+    p.add_argument("--target", default="loader", choices=["loader", "tables", "configs", "scoring", "landmarks"])
     a = p.parse_args()
     rng = random.Random(a.seed)
     signal.signal(signal.SIGALRM, _alarm)
@@ -409,7 +498,8 @@ def main() -> None:
         import logging
 
         logging.disable(logging.WARNING)
-        res = {"tables": fuzz_tables, "configs": fuzz_configs, "scoring": fuzz_scoring}[a.target](a, rng, tmp)
+        res = {"tables": fuzz_tables, "configs": fuzz_configs, "scoring": fuzz_scoring,
+               "landmarks": fuzz_landmarks}[a.target](a, rng, tmp)
         out = {"what": __doc__.split("\n\n")[1], "machine": machine(),
                "command": f"python bench/fuzz.py --target {a.target} --seconds {a.seconds} --seed {a.seed}", **res}
         (ROOT / "bench" / "results" / f"fuzz-{a.target}.json").write_text(json.dumps(out, indent=1) + "\n")

@@ -45,16 +45,35 @@ def read_labelme_extra(path: str | Path) -> tuple[dict[str, tuple[float, float]]
         raise InputError(f"{path}: no such landmark file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a labelme JSON file ({exc})") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"{path}: not a labelme JSON file (the top level is a {type(doc).__name__}, not an object)")
+    shapes = doc.get("shapes", [])
+    if not isinstance(shapes, list):
+        raise InputError(f"{path}: not a labelme JSON file ('shapes' is a {type(shapes).__name__}, not a list)")
     points: dict[str, tuple[float, float]] = {}
-    for shape in doc.get("shapes", []):
+    for i, shape in enumerate(shapes):
+        if not isinstance(shape, dict):
+            raise InputError(f"{path}: shape {i} is a {type(shape).__name__}, not an object")
         if shape.get("shape_type", "point") != "point" or not shape.get("points"):
             continue
-        x, y = shape["points"][0]
-        points[str(shape["label"])] = (float(x), float(y))
+        if "label" not in shape:
+            raise InputError(f"{path}: shape {i} has no label")
+        try:
+            x, y = shape["points"][0]
+            points[str(shape["label"])] = (float(x), float(y))
+        except (TypeError, ValueError, KeyError, IndexError, OverflowError):
+            raise InputError(f"{path}: shape {i} ({str(shape['label'])[:40]!r}) has no (x, y) point: "
+                             f"{str(shape.get('points'))[:60]}") from None
     size = None
-    if doc.get("imageHeight") and doc.get("imageWidth"):
-        size = (int(doc["imageHeight"]), int(doc["imageWidth"]))
-    return points, size, dict(doc.get("sharpscore") or {})
+    try:
+        if doc.get("imageHeight") and doc.get("imageWidth"):
+            size = (int(doc["imageHeight"]), int(doc["imageWidth"]))
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"{path}: imageHeight/imageWidth are not whole numbers") from None
+    extra = doc.get("sharpscore") or {}
+    if not isinstance(extra, dict):
+        raise InputError(f"{path}: its 'sharpscore' entry is a {type(extra).__name__}, not an object")
+    return points, size, dict(extra)
 
 
 # Labels of the RA2-DREAM landmark files published by a challenge team (github.com/ChenfuShi/
