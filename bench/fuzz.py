@@ -178,6 +178,13 @@ def mutate_yaml(doc: dict, rng: random.Random) -> tuple[dict, str]:
     return doc, f"{kind}:{'.'.join(map(str, path))}"
 
 
+def _tally(counts: dict[str, int], by_how: dict[str, dict[str, int]], how: str, outcome: str) -> None:
+    """Count one attempt's outcome, overall and under its mutation."""
+    counts[outcome] += 1
+    by_how.setdefault(how, {}).setdefault(outcome, 0)
+    by_how[how][outcome] += 1
+
+
 def _record(examples: dict[str, list[str]], exc: Exception, case: str, keep: int = 3) -> None:
     """Keep the first ``keep`` examples of each raw exception class, with where it was raised."""
     ex = examples.setdefault(type(exc).__name__, [])
@@ -392,9 +399,7 @@ def fuzz_scoring(a, rng: random.Random, tmp: Path) -> dict:  # noqa: ARG001
             _record(examples, exc, f"{name} {how}")
         finally:
             signal.alarm(0)
-        counts[outcome] += 1
-        by_how.setdefault(how, {}).setdefault(outcome, 0)
-        by_how[how][outcome] += 1
+        _tally(counts, by_how, how, outcome)
     return {"attempts": attempts, "outcomes": counts, "by_mutation": by_how, "examples": examples,
             "seed_films": [n for n, _, _ in pool]}
 
@@ -478,9 +483,7 @@ def fuzz_landmarks(a, rng: random.Random, tmp: Path) -> dict:
             _record(examples, exc, how)
         finally:
             signal.alarm(0)
-        counts[outcome] += 1
-        by_how.setdefault(how, {}).setdefault(outcome, 0)
-        by_how[how][outcome] += 1
+        _tally(counts, by_how, how, outcome)
     return {"attempts": attempts, "outcomes": counts, "by_mutation": by_how, "examples": examples,
             "seed_file": "a phantom right hand's labelme landmarks (sharpscore.synth.render seed 5)"}
 
