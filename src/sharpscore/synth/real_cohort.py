@@ -104,7 +104,8 @@ def write_real_cohort(films: Iterable[str | Path], out: str | Path, config: Real
             pixels = rg.pixels
             if k > 0 and cfg.mature > 0 and rng.random() < cfg.mature:
                 if matured is None:
-                    matured = close_growth_plates(rg.pixels, lm, spacing, region, seed=np.random.default_rng([cfg.seed, fi])).pixels
+                    matured = close_growth_plates(rg.pixels, lm, spacing, region,
+                                                  seed=np.random.default_rng([cfg.seed, fi])).pixels
                 pixels = matured
             res = edit_radiograph(pixels, lm, spacing, region, grades, seed=rng,
                                   nuisances=None if healthy else EditNuisances(cfg.osteopenia, cfg.swelling),

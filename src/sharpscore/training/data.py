@@ -397,6 +397,7 @@ class _OneFilm:
         self.sample, self.mm_per_px, self.hand = sample, mm_per_px, hand
         self._held = None
         self._mature = None
+        self.sample_shape: tuple[int, ...] | None = None  # the film's shape before shrinking (set by get)
         self.remaining = uses  # copies still to read; the film is released after the last
 
     def release_one(self) -> None:
@@ -414,8 +415,7 @@ class _OneFilm:
         rg, lm = self.get()
         if self._mature is None:
             hand_lm, hand_region = self.hand or (self.sample.landmarks, self.sample.region)
-            fy = self.sample_shape[0] / rg.pixels.shape[0]
-            fx = self.sample_shape[1] / rg.pixels.shape[1]
+            fy, fx = (n / m for n, m in zip(self.sample_shape, rg.pixels.shape))
             scaled = {k: (v[0] / fx, v[1] / fy) for k, v in hand_lm.items()}
             out = copy.copy(rg)
             out.pixels = close_growth_plates(rg.pixels, scaled, rg.spacing_mm, hand_region,
