@@ -118,3 +118,20 @@ def test_test_time_augmentation_averages_views(phantoms):
             if p is not None:
                 assert sum(p) == pytest.approx(1.0, abs=1e-6)
     assert any(abs(a.erosion - b.erosion) > 1e-6 for a, b in zip(plain.joints, tta.joints) if a.erosion is not None)
+
+
+def test_total_intervals_per_region_kind_fall_back_to_the_one_over_all_films():
+    import numpy as np
+
+    from sharpscore.calibration import ConformalInterval
+
+    d = np.zeros(41)
+    d[8:13] = 0.2  # mean 10, sd ~1.41
+    cal = {"interval/region/hand": ConformalInterval(0.9, q=1.0), "interval/region": ConformalInterval(0.9, q=3.0)}
+    scorer = JointModel(ScorerNet(SMALL), calibration=cal)
+    lo_h, hi_h = scorer.interval(d, "region/hand")
+    lo_f, hi_f = scorer.interval(d, "region/foot")  # no foot interval: the one over all films
+    assert hi_h - lo_h == pytest.approx(2 * np.sqrt(2), rel=1e-6)
+    assert hi_f - lo_f == pytest.approx(3 * (hi_h - lo_h), rel=1e-6)
+    assert scorer.interval(d, "region") == (lo_f, hi_f)
+    assert scorer.interval(d, None) == (8.0, 12.0)  # uncalibrated: the distribution's own interval

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from sharpscore import schema
+from sharpscore.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {"size": 48, "widths": [8, 8, 16, 16], "hidden": 16, "site_embedding": 4}
@@ -50,6 +51,16 @@ def test_few_step_training_and_reload(ra2_cohort, tmp_path):
     summary = calibrate_scorer(cfg)
     jsn = summary["eval"]["jsn"]
     assert jsn["n"] >= 100 and jsn["ece_after"] < jsn["ece_before"]
+    # totals' intervals: one per region kind where there are enough films of it, else the one over all
+    cal = json.loads((tmp_path / "run" / "best.calibration.json").read_text())["calibrators"]
+    assert "interval/region" in cal and "interval/region/hand" not in cal  # fewer than 20 hands
+    assert set(summary["eval"]["region_total_interval_coverage_by_source"]) == {"ra2"}
+    with pytest.raises(ConfigError, match="no calibration source named"):
+        calibrate_scorer(cfg.model_copy(update={"calibration": {"landmarks": "data", "interval_sources": ["x"]}}))
+    calibrate_scorer(cfg.model_copy(update={"calibration": {"landmarks": "data", "interval_sources": ["ra2"],
+                                                            "min_interval_regions": 2}}))
+    cal = json.loads((tmp_path / "run" / "best.calibration.json").read_text())["calibrators"]
+    assert cal["interval/region/hand"]["q"] > 0 and cal["interval/region/foot"]["q"] > 0
 
     # A calibration fitted on a handful of patients is not trusted: every result says so.
     from sharpscore.api import Scorer
@@ -148,3 +159,26 @@ def test_resolution_and_jpeg_augmentation_change_crops_deterministically():
     assert float((a - x).abs().mean()) > 0.02  # coarser and compressed
     ds.augment = ScorerAugment(gamma=(1, 1), contrast=(1, 1), noise=0, blur=0)
     assert torch.allclose(ds._intensity(x, np.random.default_rng(3)), x)  # off by default
+
+
+def test_film_processing_raises_or_softens_local_contrast_at_a_scale_in_mm():
+    import numpy as np
+    import torch
+
+    from sharpscore.training.scorer_task import ScorerAugment, ScorerDataset, film_processing
+
+    # a bright bone edge: unsharp masking overshoots on both sides, a negative amount flattens it
+    x = torch.full((1, 96, 96), 0.3)
+    x[:, :, 48:] = 0.7
+    sharp, soft = film_processing(x, 5.0, 1.0), film_processing(x, 5.0, -0.5)
+    assert sharp[0, 0, 46] < 0.3 - 0.02 and sharp[0, 0, 50] > 0.7 + 0.02
+    assert 0.3 < soft[0, 0, 46] < soft[0, 0, 50] < 0.7
+    assert torch.allclose(film_processing(x, 5.0, 0.0), x)
+    assert torch.allclose(sharp[0, 0, :20], x[0, 0, :20], atol=1e-3)  # flat far from the edge
+    # in the dataset: deterministic by seed, sigma given in mm and converted with the crop's mm/px
+    ds = ScorerDataset.__new__(ScorerDataset)
+    ds.augment = ScorerAugment(gamma=(1, 1), contrast=(1, 1), noise=0, blur=0, processing=1.0,
+                               processing_amount=(1.0, 1.0), processing_sigma_mm=(1.0, 1.0))
+    a = ds._intensity(x, np.random.default_rng(3), mm_per_px=0.2)
+    assert torch.equal(a, ds._intensity(x, np.random.default_rng(3), mm_per_px=0.2))
+    assert torch.allclose(a, film_processing(x, 5.0, 1.0), atol=1e-6)

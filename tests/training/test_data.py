@@ -122,6 +122,10 @@ def test_real_edit_as_foot_scores_finger_joints_as_foot_sites(tiny_cohort, tmp_p
     assert feet[0].landmarks["mtp2"] == tuple(hand.landmarks["mcp2"])
     assert not {s.key for s in feet} & {s.key for s in hands}
     assert {s.group for s in feet} == {s.group for s in hands} == {"h1"}
+    # a second source over the same films names its copies apart (one patient is one film copy)
+    severe = RealEditSource(base=base, copies=1, healthy_copies=0, seed=4, id_suffix="-severe").samples()
+    assert [s.patient_id for s in severe] == ["h1-severe-edit0"] and severe[0].group == "h1"
+    assert not {s.patient_id for s in severe} & {s.patient_id for s in hands}
     healthy, edited = feet[0].load(), feet[1].load()
     assert set(feet[1].grades) == {s.name for s in schema.FOOT_SITES}
     drawn = sum(g["erosion"] + g["jsn"] for g in feet[1].grades.values())

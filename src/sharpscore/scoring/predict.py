@@ -273,7 +273,8 @@ class JointModel:
         missing = [s.name for s in schema.sites(kind) if s.name not in scored]
         out = RegionScores(region=region, joints=joints, distributions=distributions, coverage=self.coverage,
                            missing=missing)
-        out.intervals = {m: self.interval(distributions[m], "region" if m == "total" else None) for m in distributions}
+        out.intervals = {m: self.interval(distributions[m], f"region/{kind}" if m == "total" else None)
+                         for m in distributions}
         return out
 
     def _prediction_set(self, kind: str, measure: str, p: np.ndarray) -> list[int]:
@@ -286,10 +287,13 @@ class JointModel:
         return sorted(int(k) for k in order[:n])
 
     def interval(self, distribution: np.ndarray, level: str | None = None) -> tuple[float, float]:
-        """Interval of a total: conformal (``interval/{level}`` in the calibration: 'region' or
-        'patient') around the expected value scaled by the distribution's standard deviation, else
-        the distribution's own central interval at the scorer's coverage."""
-        conf = self.calibration.get(f"interval/{level}") if level else None
+        """Interval of a total: conformal (``interval/{level}`` in the calibration: 'region/hand',
+        'region/foot' (else 'region') or 'patient') around the expected value scaled by the
+        distribution's standard deviation, else the distribution's own central interval at the
+        scorer's coverage."""
+        conf = None
+        if level:
+            conf = self.calibration.get(f"interval/{level}") or self.calibration.get(f"interval/{level.split('/')[0]}")
         mean = expected_value(distribution)
         if conf is not None and conf.q is not None:
             k = np.arange(len(distribution))

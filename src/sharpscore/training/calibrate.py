@@ -42,6 +42,12 @@ class CalibrationConfig(ConfigModel):
     # localiser's errors) or "data" (the cohort's landmark files; the scorer alone).
     landmarks: Literal["localizer", "data"] = "localizer"
     ood_quantile: float = Field(0.995, gt=0.5, lt=1)  # of calibration crops' distances: the OOD threshold
+    # Names of the sources whose films fit the film (region) total intervals (default: all). Films in
+    # use are real: where the calibration mixes real-background films with phantoms (for the feet),
+    # film intervals are better fitted on the real ones alone, as phantom totals are easier. Patient
+    # intervals are fitted over every calibration patient (only phantoms have hands and feet).
+    interval_sources: list[str] | None = None
+    min_interval_regions: int = Field(20, ge=2)  # fewest films of a kind (hand, foot) for its own interval
 
 
 @dataclass
@@ -52,6 +58,7 @@ class _Scored:
     truth: dict
     group: str = ""  # the split unit: copies of one film (synth.edit) share it
     features: Any = None  # backbone features of the scored crops (for the OOD calibrator)
+    source: str = ""  # the data source the film came from
 
 
 def _score_samples(scorer, samples, use_localizer: bool = True, localizer_name: str = "default") -> list[_Scored]:
@@ -84,7 +91,7 @@ def _score_samples(scorer, samples, use_localizer: bool = True, localizer_name: 
             log.warning("%s: not scored (%s)", s.key, exc)
             continue
         raw = scorer.score(rg.pixels, spacing, landmarks, s.region)
-        out.append(_Scored(s.patient_id, s.region, raw, s.grades, s.group, raw.features))
+        out.append(_Scored(s.patient_id, s.region, raw, s.grades, s.group, raw.features, s.source))
     return out
 
 
@@ -185,14 +192,22 @@ def _calibrate_scorer(config, model: str | Path | None = None) -> dict[str, Any]
     for head, t in table.items():
         probs = scorer.calibrate(np.array(t["probs"]), head, t["family"])
         calibrators[f"aps/{head}"] = APSConformal(cal.coverage, seed=config.seed).fit(probs, np.array(t["truth"]))
-    # Totals: |truth - expected| / sd of the sum distribution, conformal over regions and over patients.
+    # Totals: |truth - expected| / sd of the sum distribution, conformal over films (one interval per
+    # region kind, where there are enough films of it, and one over all) and over patients.
+    unknown = set(cal.interval_sources or ()) - {s.source for s in samples}
+    if unknown:
+        raise ConfigError(f"calibration.interval_sources: no calibration source named {sorted(unknown)}")
     regions_fit = [(s, _recalibrated(scorer, s)) for s in fit]
-    pred, sd, truth = [], [], []
-    for s, r in regions_fit:
-        pred.append(r.total)
-        sd.append(distribution_sd(r.distributions["total"]))
-        truth.append(_truth_total(s.truth, "total"))
-    calibrators["interval/region"] = ConformalInterval(cal.coverage, low=0.0).fit(pred, truth, sd)
+    films = [(s, r) for s, r in regions_fit if cal.interval_sources is None or s.source in cal.interval_sources]
+    if not films:
+        raise ConfigError("calibration.interval_sources: none of their films are in the fitting half")
+    calibrators["interval/region"] = _fit_interval(cal.coverage, films)
+    for kind in ("hand", "foot"):
+        of_kind = [(s, r) for s, r in films if schema.region_kind(s.region) == kind]
+        if len(of_kind) >= cal.min_interval_regions:
+            calibrators[f"interval/region/{kind}"] = _fit_interval(cal.coverage, of_kind)
+        else:
+            log.info("%d %s films for the interval: the one over all films is used", len(of_kind), kind)
     by_patient = _group(regions_fit)
     p_pred, p_sd, p_truth = [], [], []
     for items in by_patient.values():
@@ -236,6 +251,15 @@ def _calibrate_scorer(config, model: str | Path | None = None) -> dict[str, Any]
     return summary
 
 
+def _fit_interval(coverage: float, regions) -> ConformalInterval:
+    from ..scoring.patient import distribution_sd
+
+    pred = [r.total for _, r in regions]
+    sd = [distribution_sd(r.distributions["total"]) for _, r in regions]
+    truth = [_truth_total(s.truth, "total") for s, _ in regions]
+    return ConformalInterval(coverage, low=0.0).fit(pred, truth, sd)
+
+
 def _interval_columns() -> list[str]:
     return [f"{c}{s}" for c in ("Overall_erosion", "Overall_narrowing", "Overall_Tol") for s in ("_lo", "_hi")]
 
@@ -271,9 +295,13 @@ def _measure(scorer, held, regions) -> dict[str, Any]:
         out[head] = {"n": len(truth), "ece_before": calibration_error(truth, raw)["ece"],
                      "ece_after": calibration_error(truth, cal)["ece"],
                      "set_coverage": set_coverage(truth, sets), "mean_set_size": mean_set_size(sets)}
-    hits = [float(lo <= _truth_total(s.truth, "total") <= hi) for s, r in regions
-            for lo, hi in [scorer.interval(r.distributions["total"], "region")]]
-    out["region_total_interval_coverage"] = float(np.mean(hits))
+    hits: dict[str, list[float]] = {}
+    for s, r in regions:
+        kind = schema.region_kind(s.region)
+        lo, hi = scorer.interval(r.distributions["total"], f"region/{kind}")
+        hits.setdefault(s.source, []).append(float(lo <= _truth_total(s.truth, "total") <= hi))
+    out["region_total_interval_coverage"] = float(np.mean([h for v in hits.values() for h in v]))
+    out["region_total_interval_coverage_by_source"] = {k: round(float(np.mean(v)), 4) for k, v in sorted(hits.items())}
     p_hits, widths = [], []
     for items in _group(regions).values():
         d = patient_distributions([r for _, r in items])["total"]

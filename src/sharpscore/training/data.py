@@ -337,6 +337,8 @@ class RealEditSource(_SourceBase):
     # drawn on the film with its open growth plates closed first (synth.mature): children's films
     # made to show adult, fused bone ends, as every RA film does.
     mature: float = Field(0.0, ge=0, le=1)
+    # Added to the copies' names (patient ids): two sources editing the same films must not share them.
+    id_suffix: str = Field("", pattern=r"^[A-Za-z0-9_-]*$")
 
     def samples(self) -> list[Sample]:
         from ..synth.real_prior import sample_real_grades
@@ -357,13 +359,13 @@ class RealEditSource(_SourceBase):
                 b.landmarks = {**{k: v[:2] for k, v in found.landmarks.items()}, **(b.landmarks or {})}
                 if b.spacing_mm is None and found.spacing_mm is not None:
                     b.spacing_mm = tuple(found.spacing_mm)
-            region, suffix = b.region, ""
+            region, suffix = b.region, self.id_suffix
             hand = (dict(b.landmarks), b.region)  # what the growth plates are found from
             if self.as_foot:
                 if schema.region_kind(b.region) != "hand":
                     continue
                 b.landmarks, region = schema.hand_as_foot(b.landmarks, b.region)
-                suffix = "-asfoot"
+                suffix = "-asfoot" + self.id_suffix
             base_cache = _OneFilm(b, self.edit_mm_per_px, self.healthy_copies + self.copies, hand=hand)
             for k in range(self.healthy_copies + self.copies):
                 rng = np.random.default_rng([self.seed, bi, k])

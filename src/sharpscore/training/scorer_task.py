@@ -35,6 +35,12 @@ class ScorerAugment(ConfigModel):
     lowres_factor: tuple[float, float] = (1.3, 2.0)  # ... by this factor
     jpeg: float = 0.0  # probability of JPEG compression of the crop ...
     jpeg_quality: tuple[int, int] = (30, 90)  # ... at a quality drawn from this range
+    # Film processing: clinical DX/CR films are shown after unsharp masking (local contrast raised
+    # around a few millimetres), scanned films are not. With this probability a crop's local contrast
+    # is changed: x + amount * (x - blur(x, sigma)), amount < 0 softening, > 0 enhancing.
+    processing: float = 0.0
+    processing_sigma_mm: tuple[float, float] = (0.5, 4.0)
+    processing_amount: tuple[float, float] = (-0.5, 1.5)
 
 
 class ScorerLoss(ConfigModel):
@@ -126,10 +132,13 @@ class ScorerDataset(Dataset):
         return {"rotate_deg": float(rng.uniform(-a.rotate_deg, a.rotate_deg)), "scale": float(rng.uniform(*a.scale)),
                 "shift_mm": tuple(float(v) for v in rng.normal(0, a.shift_mm, 2))}
 
-    def _intensity(self, x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    def _intensity(self, x: torch.Tensor, rng: np.random.Generator, mm_per_px: float = 0.2) -> torch.Tensor:
         a = self.augment
         if a is None:
             return x
+        if a.processing and rng.random() < a.processing:
+            x = film_processing(x, float(rng.uniform(*a.processing_sigma_mm)) / mm_per_px,
+                                float(rng.uniform(*a.processing_amount)))
         x = x.clamp(0, 1) ** float(rng.uniform(*a.gamma))
         x = (x - 0.5) * float(rng.uniform(*a.contrast)) + 0.5
         if rng.random() < a.blur:
@@ -154,10 +163,22 @@ class ScorerDataset(Dataset):
         pixels = torch.from_numpy(img.pixels).float() / 255.0
         crop = site_crops(pixels, (img.mm_per_px,) * 2, img.landmarks, img.region, self.spec, [it.site],
                           augment=[self._view(rng)])[0]
-        crop = _normalise(self._intensity(crop, rng))
+        family = schema.site(it.kind, it.site).family
+        crop = _normalise(self._intensity(crop, rng, self.spec.fov_mm[family] / self.spec.size))
         return {"crop": crop, "site": torch.tensor(site_index(it.kind, it.site)),
                 "erosion": torch.tensor(it.erosion), "jsn": torch.tensor(it.jsn),
                 "foot": torch.tensor(int(it.kind == "foot"))}
+
+
+def film_processing(x: torch.Tensor, sigma_px: float, amount: float) -> torch.Tensor:
+    """Unsharp masking of a (C, S, S) crop: ``x + amount * (x - gaussian(x, sigma_px))``, clipped to
+    [0, 1]; a negative ``amount`` softens local contrast. The kernel is cut at the crop's size."""
+    from torchvision.transforms.v2.functional import gaussian_blur
+
+    size = x.shape[-1]
+    k = min(2 * int(np.ceil(3 * sigma_px)) + 1, size - 1 if size % 2 == 0 else size)
+    blurred = gaussian_blur(x, [k, k], [sigma_px, sigma_px])
+    return (x + amount * (x - blurred)).clamp(0, 1)
 
 
 def _jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
