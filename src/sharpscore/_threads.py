@@ -17,11 +17,12 @@ calibration and cohort scoring (``sharpscore score``; ``--threads auto`` there a
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from contextlib import contextmanager
 
-__all__ = ["available_cores", "busy_cores", "adapt_threads", "fix_threads", "held_threads"]
+__all__ = ["available_cores", "cgroup_cpu_limit", "busy_cores", "adapt_threads", "fix_threads", "held_threads"]
 
 log = logging.getLogger(__name__)
 _CEILING: int | None = None
@@ -40,11 +41,71 @@ def fix_threads(n: int | None) -> None:
 
 
 def available_cores() -> int:
-    """Cores this process may run on (its CPU affinity; all cores where that is unknown)."""
+    """Cores this process may use: its CPU affinity (all cores where that is unknown), capped by a
+    container's CPU quota (:func:`cgroup_cpu_limit`; e.g. ``docker --cpus``, Kubernetes limits),
+    which the affinity does not show."""
     try:
-        return len(os.sched_getaffinity(0))
+        n = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not Linux
-        return os.cpu_count() or 1
+        n = os.cpu_count() or 1
+    quota = cgroup_cpu_limit()
+    return max(1, min(n, quota)) if quota else n
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as fh:
+            return fh.read().strip()
+    except OSError:
+        return None
+
+
+def _quota_cores(quota: float, period: float) -> int | None:
+    return max(1, math.ceil(quota / period)) if quota > 0 and period > 0 else None
+
+
+def cgroup_cpu_limit(root: str = "/sys/fs/cgroup", proc_cgroup: str = "/proc/self/cgroup") -> int | None:
+    """Whole cores allowed by this process's cgroup CPU quota (v2 ``cpu.max``, v1
+    ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us``), the tightest over the cgroup and its parents;
+    None where there is no quota or it cannot be read."""
+    text = _read(proc_cgroup)
+    if text is None:
+        return None
+    limits = []
+    for line in text.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, path = parts
+        if controllers == "":  # cgroup v2
+            folders = [os.path.join(root, "unified"), root]
+            files = [("cpu.max", None)]
+        elif "cpu" in controllers.split(","):
+            folders = [os.path.join(root, controllers), os.path.join(root, "cpu")]
+            files = [("cpu.cfs_quota_us", "cpu.cfs_period_us")]
+        else:
+            continue
+        for base in folders:
+            rel = path.strip("/")
+            while True:
+                folder = os.path.join(base, rel) if rel else base
+                for quota_file, period_file in files:
+                    q = _read(os.path.join(folder, quota_file))
+                    if q is None:
+                        continue
+                    if period_file is None:  # v2: "max 100000" or "200000 100000"
+                        fields = q.split()
+                        if len(fields) == 2 and fields[0] != "max":
+                            limits.append(_quota_cores(float(fields[0]), float(fields[1])))
+                    else:
+                        per = _read(os.path.join(folder, period_file))
+                        if per is not None and q.lstrip("-").isdigit() and per.isdigit():
+                            limits.append(_quota_cores(float(q), float(per)))
+                if not rel:
+                    break
+                rel = os.path.dirname(rel)
+    found = [n for n in limits if n]
+    return min(found) if found else None
 
 
 def _own_running() -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Literal
@@ -113,7 +112,9 @@ def generate_cohort(config: SynthConfig, out: str | Path, *, progress: bool = Tr
     if (out / "training.csv").exists() and not config.overwrite:
         raise InputError(f"{out} already holds a cohort (training.csv); choose another --out or set overwrite=true")
     out.mkdir(parents=True, exist_ok=True)
-    workers = config.workers or (os.cpu_count() or 1)
+    from .._threads import available_cores
+
+    workers = config.workers or available_cores()
     jobs = [(config, i, str(out)) for i in range(config.n)]
     from tqdm.auto import tqdm
 
