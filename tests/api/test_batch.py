@@ -108,11 +108,19 @@ def test_dicom_structured_report(dicom_patient, scorer, tmp_path):
     assert sc.SamplesPerPixel == 3 and sc.StudyInstanceUID == ref.StudyInstanceUID
     assert list(sc.PatientOrientation) == ["L", "F"]
     # without an orientation to copy, the Secondary Capture is still written, its orientation empty
-    both = write_dicom_outputs(res, dicom_patient / "P00000-RH.dcm", tmp_path / "out2", "x")
+    del ds.PatientOrientation
+    ds.save_as(tmp_path / "no-orientation.dcm")
+    both = write_dicom_outputs(res, tmp_path / "no-orientation.dcm", tmp_path / "out2", "x")
     assert [p.name for p in both] == ["x-sr.dcm", "x-overlay.dcm"]
     sc2 = pydicom.dcmread(both[1])
     assert "PatientOrientation" in sc2 and not sc2.PatientOrientation
     assert sc2.StudyInstanceUID == ref.StudyInstanceUID
+    # the standard's IOD checker finds no error in the SR or either capture (skipped without dciodvfy)
+    from dciodvfy import dciodvfy_errors
+
+    assert sr.CodingSchemeIdentificationSequence[0].CodingSchemeDesignator == "99SHARPSCORE"
+    for path in (sr_path, sc_path, *both):
+        assert dciodvfy_errors(path) == [], path
 
 
 def test_killed_run_resumes_to_identical_outputs(folder, scorer, tmp_path, monkeypatch):

@@ -193,3 +193,18 @@ def test_pixel_limit(tmp_path):
 def test_every_error_is_a_sharpscore_error():
     for name in errors.__all__:
         assert issubclass(getattr(errors, name), errors.SharpScoreError)
+
+
+@pytest.mark.parametrize("modality", ["CR", "DX"])
+@pytest.mark.parametrize("body_part,view,orientation", [("hand", "PA", ("L", "H")), ("foot", "DP", ("R", "P"))])
+def test_written_dicom_passes_the_iod_checker(tmp_path, modality, body_part, view, orientation):
+    """What sharpscore writes (phantoms, `synth --format dicom`) is a valid CR / DX For Presentation
+    image: no dciodvfy error (skipped without dicom3tools); and it reads back as written."""
+    from dciodvfy import dciodvfy_errors
+
+    img = _gradient()
+    path = write_dicom(tmp_path / "x.dcm", img, modality=modality, body_part=body_part, view=view,
+                       laterality="R", spacing_mm=0.15, patient_orientation=orientation)
+    rg = sharpscore.load_radiograph(path)
+    assert np.abs(rg.pixels - img).max() < 2 / 4095 + 1e-6  # the full-range window shows it as stored
+    assert dciodvfy_errors(path) == []

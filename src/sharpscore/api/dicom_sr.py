@@ -144,9 +144,22 @@ def structured_report(result, source_ds):
     report = hd.sr.MeasurementReport(observation_context=context,
                                      procedure_reported=concept("SVDH", "Sharp/van der Heijde radiographic scoring"),
                                      imaging_measurements=groups)
-    return hd.sr.Comprehensive3DSR(evidence=[source_ds], content=report, series_instance_uid=hd.UID(), series_number=901,
-                                   sop_instance_uid=hd.UID(), instance_number=1, manufacturer="sharpscore",
-                                   series_description="sharpscore SvdH (research use)")
+    sr = hd.sr.Comprehensive3DSR(evidence=[source_ds], content=report, series_instance_uid=hd.UID(), series_number=901,
+                                 sop_instance_uid=hd.UID(), instance_number=1, manufacturer="sharpscore",
+                                 series_description="sharpscore SvdH (research use)")
+    sr.CodingSchemeIdentificationSequence = [_private_scheme()]
+    return sr
+
+
+def _private_scheme():
+    """The private coding scheme declared (Coding Scheme Identification, PS3.3 C.12.1.1.2.2)."""
+    from pydicom.dataset import Dataset
+
+    item = Dataset()
+    item.CodingSchemeDesignator = _SCHEME
+    item.CodingSchemeName = "sharpscore Sharp/van der Heijde joints, measures and review flags"
+    item.CodingSchemeResponsibleOrganization = "sharpscore"
+    return item
 
 
 def overlay_capture(result, source_ds, png_path: str | Path):
@@ -167,6 +180,8 @@ def overlay_capture(result, source_ds, png_path: str | Path):
                                         series_description="sharpscore overlay")
     if not known:
         sc.PatientOrientation = None  # Type 2: present, empty (unknown), never invented
+    # General Series Laterality (Type 2C for a paired body part): the source's own, else empty
+    sc.Laterality = str(source_ds.get("Laterality") or source_ds.get("ImageLaterality") or "") or None
     return sc
 
 

@@ -195,6 +195,24 @@ def _single_channel(arr: np.ndarray, source: str, photometric: str) -> tuple[np.
     return grey_and_marks(arr[..., :3], f"{source} ({photometric})")
 
 
+def _window_spans_stored_range(ds: Dataset) -> bool:
+    """Whether the (first) VOI window is linear over at least the whole unsigned stored range,
+    without a modality rescale: e.g. centre 2048, width 4096 at 12 bits, as many DX/CR files carry."""
+    if "VOILUTSequence" in ds or "ModalityLUTSequence" in ds or int(ds.get("PixelRepresentation", 0) or 0):
+        return False
+    if float(ds.get("RescaleSlope", 1) or 1) != 1 or float(ds.get("RescaleIntercept", 0) or 0) != 0:
+        return False
+    if str(ds.get("VOILUTFunction", "LINEAR") or "LINEAR").strip().upper() != "LINEAR":
+        return False
+    bits = int(ds.get("BitsStored", 0) or 0)
+    try:
+        centre, width = (float(v[0] if isinstance(v, pydicom.multival.MultiValue) else v)
+                         for v in (ds.WindowCenter, ds.WindowWidth))
+    except (AttributeError, TypeError, ValueError, IndexError):
+        return False
+    return bits > 0 and centre - width / 2 <= 0 and centre + width / 2 >= 2**bits - 1
+
+
 def _to_display(arr: np.ndarray, ds: Dataset, photometric: str, apply_voi: bool) -> tuple[np.ndarray, bool]:
     """Modality LUT, optional VOI LUT/window, then invert so that bone is bright; to [0, 1]."""
     if "ModalityLUTSequence" in ds:
@@ -208,7 +226,10 @@ def _to_display(arr: np.ndarray, ds: Dataset, photometric: str, apply_voi: bool)
 
     voi_applied = False
     has_voi = "VOILUTSequence" in ds or ("WindowCenter" in ds and "WindowWidth" in ds)
-    if apply_voi and has_voi:
+    # A linear window over the whole stored range shows the stored values as they are: applied as
+    # the full-scale reading below (a min-max stretch after it would change a phantom's contrast).
+    identity_window = apply_voi and has_voi and _window_spans_stored_range(ds)
+    if apply_voi and has_voi and not identity_window:
         try:
             windowed = apply_voi_lut(values, ds, index=0, prefer_lut=True)
         except Exception as exc:  # a malformed window should not make the image unreadable
@@ -225,6 +246,7 @@ def _to_display(arr: np.ndarray, ds: Dataset, photometric: str, apply_voi: bool)
         # The VOI output spans the window; normalise over the actual output range.
         pixels = to_unit_range(values)
     else:
+        voi_applied = identity_window
         bits = int(ds.get("BitsStored", 0) or 0)
         signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
         if "ModalityLUTSequence" not in ds and bits and not signed and float(ds.get("RescaleSlope", 1) or 1) == 1 \

@@ -24,6 +24,22 @@ DX_PRESENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.1.1"
 UID_PREFIX = "1.2.826.0.1.3680043.8.498.77."
 
 _BODY_PART_TAG = {"hand": "HAND", "foot": "FOOT"}
+_ANATOMY = {"hand": ("85562004", "SCT", "Hand"), "foot": ("56459004", "SCT", "Foot")}  # SNOMED CT, CID 4031
+
+
+def _view_code(view: str) -> Dataset | None:
+    """The SNOMED CT projection (CID 4010) of a ViewPosition, from pydicom's code dictionary."""
+    from pydicom.sr.codedict import codes
+
+    code = {"PA": codes.SCT.PosteroAnterior, "AP": codes.SCT.AnteroPosterior,
+            "DP": codes.SCT.Dorsoplantar}.get(view.upper())
+    return None if code is None else _code(code.value, code.scheme_designator, code.meaning)
+
+
+def _code(value: str, scheme: str, meaning: str) -> Dataset:
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, scheme, meaning
+    return item
 
 
 def make_dicom_dataset(pixels: np.ndarray, *, spacing_mm: float | tuple[float, float] | None = None,
@@ -31,12 +47,16 @@ def make_dicom_dataset(pixels: np.ndarray, *, spacing_mm: float | tuple[float, f
                        body_part: str | None = None, laterality: str | None = None, view: str | None = "PA",
                        patient_id: str = "ANON", patient_name: str = "ANONYMOUS^PHANTOM",
                        study_uid: str | None = None, seed_uid: str | None = None,
-                       series_description: str | None = None, extra: dict[str, Any] | None = None) -> Dataset:
-    """A complete single-frame DICOM dataset for a greyscale radiograph.
+                       series_description: str | None = None, patient_orientation: tuple[str, str] | None = None,
+                       extra: dict[str, Any] | None = None) -> Dataset:
+    """A complete single-frame DICOM dataset for a greyscale radiograph (CR Image, or DX Image For
+    Presentation), with every attribute its IOD requires (dciodvfy reports no error).
 
     ``pixels`` are stored values: an integer array within ``bits_stored`` (MONOCHROME2: high = bright
     bone; pass already-inverted values for MONOCHROME1), or floats in [0, 1] that are scaled to the
     bit depth (and inverted for MONOCHROME1). ``seed_uid`` makes every UID deterministic.
+    ``patient_orientation``: the patient directions of the rows and columns (e.g. ``("L", "H")``);
+    present and empty when not given (a DX image then lacks a Type 1C value: say it where known).
     """
     photometric = photometric.upper()
     if photometric not in ("MONOCHROME1", "MONOCHROME2"):
@@ -71,21 +91,42 @@ def make_dicom_dataset(pixels: np.ndarray, *, spacing_mm: float | tuple[float, f
     ds.PatientName = patient_name
     ds.PatientID = patient_id
     ds.PatientSex = "O"
+    ds.PatientBirthDate = ""  # Type 2: present, unknown
     ds.StudyDate = _dt.date(2000, 1, 1).strftime("%Y%m%d")  # fixed: keeps output reproducible
+    ds.StudyTime = "120000"
     ds.ContentDate = ds.StudyDate
+    ds.StudyID = "1"
+    ds.AccessionNumber = ""
+    ds.ReferringPhysicianName = ""
     ds.Manufacturer = "sharpscore phantom"
     ds.SeriesNumber = 1
     ds.InstanceNumber = 1
     ds.ImageType = ["DERIVED", "SECONDARY"]
+    ds.PatientOrientation = list(patient_orientation) if patient_orientation else ""
     if modality == "DX":
         ds.PresentationIntentType = "FOR PRESENTATION"
         ds.PresentationLUTShape = "INVERSE" if photometric == "MONOCHROME1" else "IDENTITY"
+        ds.PixelIntensityRelationship = "LIN"
+        # +1: lower stored values mean less X-ray reaching the detector (bone), as MONOCHROME1 stores it
+        ds.PixelIntensityRelationshipSign = 1 if photometric == "MONOCHROME1" else -1
+        ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = "0", "1", "US"
+        ds.WindowCenter, ds.WindowWidth = str(2 ** (bits_stored - 1)), str(2**bits_stored)  # the full range
+        ds.LossyImageCompression = "00"
+        ds.BurnedInAnnotation = "NO"
+        ds.DetectorType = ""
+        ds.PositionerType = ""
+        ds.AcquisitionContextSequence = []
     if body_part:
         ds.BodyPartExamined = _BODY_PART_TAG.get(body_part, body_part.upper())
+    if body_part in _ANATOMY or modality == "DX":
+        ds.AnatomicRegionSequence = [_code(*_ANATOMY[body_part])] if body_part in _ANATOMY else []
     if laterality:
         ds.ImageLaterality = laterality
     if view:
         ds.ViewPosition = view
+        view_code = _view_code(view) if modality == "DX" else None  # not in the CR Image IOD
+        if view_code is not None:
+            ds.ViewCodeSequence = [view_code]
     if series_description:
         ds.SeriesDescription = series_description
     if spacing_mm is not None:

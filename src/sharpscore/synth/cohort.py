@@ -20,6 +20,12 @@ from .render import Acquisition, render
 
 __all__ = ["SynthConfig", "generate_cohort", "patient_seeds"]
 
+# How the phantoms lie on the film (synth.anatomy: a right region, first digit on the left, digits
+# up; a left one its mirror image): a PA hand's rows run to the patient's left and its columns from
+# the fingers to the wrist, i.e. headwards; a dorsoplantar foot's rows run to the patient's right
+# and its columns from the toes to the heel, i.e. posterior (PS3.3 C.7.6.1.1.1).
+_ORIENTATION = {"hand": ("L", "H"), "foot": ("R", "P")}
+
 log = logging.getLogger(__name__)
 
 
@@ -78,7 +84,7 @@ def _write_image(out: Path, stem: str, img, cfg: SynthConfig, pid: str, region: 
                     bits_stored=12, modality=modality, body_part=img.radiograph.body_part,
                     laterality=schema.region_side(region), view=img.radiograph.view, patient_id=pid,
                     patient_name=f"PHANTOM^{pid}", seed_uid=f"{cfg.seed}/{stem}",
-                    study_uid=_study_uid(cfg.seed, pid))
+                    study_uid=_study_uid(cfg.seed, pid), patient_orientation=_ORIENTATION[schema.region_kind(region)])
         return name
     from PIL import Image
 
