@@ -107,6 +107,7 @@ def test_dicom_structured_report(dicom_patient, scorer, tmp_path):
     sc = pydicom.dcmread(sc_path)
     assert sc.SamplesPerPixel == 3 and sc.StudyInstanceUID == ref.StudyInstanceUID
     assert list(sc.PatientOrientation) == ["L", "F"]
+    assert sc.Laterality == ref.ImageLaterality == "R"  # the source's side, for the paired body part
     # without an orientation to copy, the Secondary Capture is still written, its orientation empty
     del ds.PatientOrientation
     ds.save_as(tmp_path / "no-orientation.dcm")
