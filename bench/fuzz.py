@@ -322,7 +322,7 @@ def mutate_film(pixels: np.ndarray, spacing, rng: random.Random):
     elif how == "block":
         y0, x0 = rng.randrange(h), rng.randrange(w)
         px = px.copy()
-        px[y0:y0 + rng.randrange(1, h), x0:x0 + rng.randrange(1, w)] = rng.choice([0.0, 1.0])
+        px[y0:y0 + rng.randrange(1, h), x0:x0 + rng.randrange(1, w)] = rng.choice([0.0, 1.0, rng.uniform(0.2, 0.8)])
     elif how == "line":
         px = px.copy()
         px[:, rng.randrange(w)] = 1.0

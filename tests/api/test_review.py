@@ -170,3 +170,9 @@ def test_a_black_block_over_a_joint_is_flagged():
     flags = review_flags(Radiograph(blocked, rg.spacing_mm, "x"), loc, rs)
     assert "annotation_at_joint:pip3" in flags and "burned_in_annotations" in flags and needs_review(flags)
     assert not [f for f in flags if f in ("annotation_at_joint:mcp2", "annotation_at_joint:mcp4")]
+    # a grey block (a pasted label in mid-grey) is flagged the same way; the film's own noise is not
+    assert not [f for f in review_flags(rg, loc, rs) if "annotation" in f]
+    grey = rg.pixels.copy()
+    grey[y - 60:y + 60, x:x + 80] = 0.5
+    flags = review_flags(Radiograph(grey, rg.spacing_mm, "x"), loc, rs)
+    assert "annotation_at_joint:pip3" in flags and "annotation_at_joint:mcp3" not in flags
