@@ -55,6 +55,7 @@ def test_few_step_training_and_reload(ra2_cohort, tmp_path):
     cal = json.loads((tmp_path / "run" / "best.calibration.json").read_text())["calibrators"]
     assert "interval/region" in cal and "interval/region/hand" not in cal  # fewer than 20 hands
     assert set(summary["eval"]["region_total_interval_coverage_by_source"]) == {"ra2"}
+    assert 0 <= summary["eval"]["by_source"]["ra2"]["ece_jsn"] < 1  # calibration measured per source too
     with pytest.raises(ConfigError, match="no calibration source named"):
         calibrate_scorer(cfg.model_copy(update={"calibration": {"landmarks": "data", "interval_sources": ["x"]}}))
     calibrate_scorer(cfg.model_copy(update={"calibration": {"landmarks": "data", "interval_sources": ["ra2"],

@@ -295,6 +295,15 @@ def _measure(scorer, held, regions) -> dict[str, Any]:
         out[head] = {"n": len(truth), "ece_before": calibration_error(truth, raw)["ece"],
                      "ece_after": calibration_error(truth, cal)["ece"],
                      "set_coverage": set_coverage(truth, sets), "mean_set_size": mean_set_size(sets)}
+    by_source: dict[str, dict[str, float]] = {}
+    for source in sorted({s.source for s in held}):
+        for head, t in _joint_table([s for s in held if s.source == source]).items():
+            truth = np.array(t["truth"])
+            cal = scorer.calibrate(np.array(t["probs"]), head, t["family"])
+            by_source.setdefault(source, {})[f"ece_{head}"] = round(calibration_error(truth, cal)["ece"], 4)
+            sets = scorer.calibration[f"aps/{head}"].predict(cal)
+            by_source[source][f"set_coverage_{head}"] = round(set_coverage(truth, sets), 4)
+    out["by_source"] = by_source
     hits: dict[str, list[float]] = {}
     for s, r in regions:
         kind = schema.region_kind(s.region)
