@@ -56,8 +56,9 @@ def test_few_step_training_and_reload(ra2_cohort, tmp_path):
     assert "interval/region" in cal and "interval/region/hand" not in cal  # fewer than 20 hands
     assert set(summary["eval"]["region_total_interval_coverage_by_source"]) == {"ra2"}
     assert 0 <= summary["eval"]["by_source"]["ra2"]["ece_jsn"] < 1  # calibration measured per source too
-    with pytest.raises(ConfigError, match="no calibration source named"):
-        calibrate_scorer(cfg.model_copy(update={"calibration": {"landmarks": "data", "interval_sources": ["x"]}}))
+    for key in ("interval_sources", "joint_sources"):
+        with pytest.raises(ConfigError, match="no calibration source named"):
+            calibrate_scorer(cfg.model_copy(update={"calibration": {"landmarks": "data", key: ["x"]}}))
     calibrate_scorer(cfg.model_copy(update={"calibration": {"landmarks": "data", "interval_sources": ["ra2"],
                                                             "min_interval_regions": 2}}))
     cal = json.loads((tmp_path / "run" / "best.calibration.json").read_text())["calibrators"]

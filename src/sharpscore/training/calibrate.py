@@ -47,6 +47,9 @@ class CalibrationConfig(ConfigModel):
     # film intervals are better fitted on the real ones alone, as phantom totals are easier. Patient
     # intervals are fitted over every calibration patient (only phantoms have hands and feet).
     interval_sources: list[str] | None = None
+    # Names of the sources whose joints fit the per-grade calibration (temperature, class bias,
+    # prediction sets); default all.
+    joint_sources: list[str] | None = None
     min_interval_regions: int = Field(20, ge=2)  # fewest films of a kind (hand, foot) for its own interval
 
 
@@ -183,7 +186,11 @@ def _calibrate_scorer(config, model: str | Path | None = None) -> dict[str, Any]
     log.info("calibrating on %d radiographs, measuring on %d", len(fit), len(held))
 
     calibrators: dict[str, Any] = {}
-    table = _joint_table(fit)
+    unknown = set(cal.joint_sources or ()) | set(cal.interval_sources or ())
+    unknown -= {s.source for s in samples}
+    if unknown:
+        raise ConfigError(f"calibration: no calibration source named {sorted(unknown)}")
+    table = _joint_table([s for s in fit if cal.joint_sources is None or s.source in cal.joint_sources])
     for head, t in table.items():
         probs, truth = np.array(t["probs"]), np.array(t["truth"])
         calibrators[f"temperature/{head}"] = TemperatureScaler(class_bias=cal.class_bias).fit(
@@ -194,9 +201,6 @@ def _calibrate_scorer(config, model: str | Path | None = None) -> dict[str, Any]
         calibrators[f"aps/{head}"] = APSConformal(cal.coverage, seed=config.seed).fit(probs, np.array(t["truth"]))
     # Totals: |truth - expected| / sd of the sum distribution, conformal over films (one interval per
     # region kind, where there are enough films of it, and one over all) and over patients.
-    unknown = set(cal.interval_sources or ()) - {s.source for s in samples}
-    if unknown:
-        raise ConfigError(f"calibration.interval_sources: no calibration source named {sorted(unknown)}")
     regions_fit = [(s, _recalibrated(scorer, s)) for s in fit]
     films = [(s, r) for s, r in regions_fit if cal.interval_sources is None or s.source in cal.interval_sources]
     if not films:
@@ -286,12 +290,16 @@ def _measure(scorer, held, regions) -> dict[str, Any]:
     from ..evaluation.joints import calibration_error, mean_set_size, set_coverage
     from ..scoring.patient import patient_distributions
 
+    def sets_of(head: str, probs: np.ndarray) -> np.ndarray:
+        aps = scorer.calibration.get(f"aps/{head}")
+        return aps.predict(probs) if aps is not None else np.ones(probs.shape, bool)
+
     out: dict[str, Any] = {}
     for head, t in _joint_table(held).items():
         raw = np.array(t["probs"])
         truth = np.array(t["truth"])
         cal = scorer.calibrate(raw, head, t["family"])
-        sets = scorer.calibration[f"aps/{head}"].predict(cal)
+        sets = sets_of(head, cal)
         out[head] = {"n": len(truth), "ece_before": calibration_error(truth, raw)["ece"],
                      "ece_after": calibration_error(truth, cal)["ece"],
                      "set_coverage": set_coverage(truth, sets), "mean_set_size": mean_set_size(sets)}
@@ -301,8 +309,7 @@ def _measure(scorer, held, regions) -> dict[str, Any]:
             truth = np.array(t["truth"])
             cal = scorer.calibrate(np.array(t["probs"]), head, t["family"])
             by_source.setdefault(source, {})[f"ece_{head}"] = round(calibration_error(truth, cal)["ece"], 4)
-            sets = scorer.calibration[f"aps/{head}"].predict(cal)
-            by_source[source][f"set_coverage_{head}"] = round(set_coverage(truth, sets), 4)
+            by_source[source][f"set_coverage_{head}"] = round(set_coverage(truth, sets_of(head, cal)), 4)
     out["by_source"] = by_source
     hits: dict[str, list[float]] = {}
     for s, r in regions:
