@@ -21,11 +21,15 @@ from .._fsutil import atomic_write, atomic_write_text
 _DIR = Path(__file__).parent
 
 
-def export(best: Path, task: str, name: str, card: str | None, summary: str) -> Path:
+def export(best: Path, task: str, name: str, card: str | None, summary: str, models_dir: Path = _DIR) -> Path:
+    """Write ``best`` (and its ``.calibration.json``) as the bundle ``{task}-{name}`` into
+    ``models_dir`` (the package's models folder) and record it, with checksums, in its registry."""
+    models_dir = Path(models_dir)
     ck = torch.load(best, map_location="cpu", weights_only=True)
     payload = {"model": {k: (v.half() if v.is_floating_point() else v) for k, v in ck["model"].items()},
                "meta": ck["meta"]}
-    out = _DIR / "weights" / f"{task}-{name}.pt"
+    out = models_dir / "weights" / f"{task}-{name}.pt"
+    out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, lambda p: torch.save(payload, p))
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     cal_src = best.with_name(f"{best.stem}.calibration.json")
@@ -37,7 +41,8 @@ def export(best: Path, task: str, name: str, card: str | None, summary: str) -> 
     elif cal_dst.exists():
         cal_dst.unlink()  # a stale calibration of older weights must not be loaded with new ones
     meta = json.loads(ck["meta"])
-    registry = json.loads((_DIR / "registry.json").read_text()) if (_DIR / "registry.json").exists() else {"models": []}
+    reg_path = models_dir / "registry.json"
+    registry = json.loads(reg_path.read_text()) if reg_path.exists() else {"models": []}
     registry["models"] = [m for m in registry["models"] if not (m["task"] == task and m["name"] == name)]
     registry["models"].append({"task": task, "name": name, "weights": out.name, "sha256": digest,
                                "card": Path(card).name if card else None, "summary": summary,
@@ -45,7 +50,7 @@ def export(best: Path, task: str, name: str, card: str | None, summary: str) -> 
                                "trained_epoch": meta.get("epoch"),
                                **({"trained_on": meta["trained_on"]} if meta.get("trained_on") else {}),
                                **({"real_films": meta["real_films"]} if meta.get("real_films") else {})})
-    atomic_write_text(_DIR / "registry.json", json.dumps(registry, indent=1) + "\n")
+    atomic_write_text(reg_path, json.dumps(registry, indent=1) + "\n")
     return out
 
 
