@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
               f"{ev['patient_total_interval_coverage']:.1%} (mean width {ev['patient_total_interval_mean_width']:.1f}), "
               f"region-total coverage {ev['region_total_interval_coverage']:.1%}")
         for head, m in ev.items():
-            if isinstance(m, dict):
+            if isinstance(m, dict) and "ece_before" in m:  # the heads (not the per-source breakdowns)
                 print(f"  {head}: ECE {m['ece_before']:.3f} -> {m['ece_after']:.3f}, prediction-set coverage "
                       f"{m['set_coverage']:.1%}, mean set size {m['mean_set_size']:.2f}")
         print(f"next: sharpscore evaluate --pred {s['predictions']} --truth {s['truth']} --out "
