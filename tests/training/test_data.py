@@ -164,3 +164,36 @@ def test_real_edit_mature_closes_growth_plates_from_the_hand_landmarks(tiny_coho
     feet = RealEditSource(base=base, as_foot=True, copies=1, healthy_copies=1, seed=3, mature=1.0).samples()
     [s.load() for s in feet]
     assert calls and calls[0][0] == "LH" and "pip3" in calls[0][1]
+
+
+def test_calibration_scores_an_as_foot_copy_at_its_foot_sites(tiny_cohort, tmp_path, monkeypatch):
+    """Calibration localises every film; a hand film standing in for a foot is found as the hand it
+    is and must be scored at the homologous foot sites, not skipped as a region mismatch."""
+    import shutil
+    from types import SimpleNamespace
+
+    import sharpscore.models as models
+    from sharpscore.training import calibrate
+    from sharpscore.training.data import RealEditSource
+
+    hand = next(s for s in tiny_cohort.samples() if s.region == "LH")
+    shutil.copy(hand.path, tmp_path / "h1.png")
+    h, w = np.asarray(Image.open(hand.path)).shape[:2]
+    write_labelme(tmp_path / "h1.json", hand.landmarks, image_path="h1.png", image_height=h, image_width=w)
+    base = {"type": "labelme", "root": str(tmp_path), "region": "LH", "spacing_mm": 0.25}
+    feet = RealEditSource(base=base, as_foot=True, copies=1, healthy_copies=1, seed=3).samples()
+    assert all(s.as_foot for s in feet)
+    found = SimpleNamespace(region="LH", spacing_mm=(0.25, 0.25),
+                            landmarks={k: (*v, 1.0) for k, v in hand.landmarks.items()})
+    monkeypatch.setattr(models, "load_localizer", lambda name: SimpleNamespace(predict=lambda rg: found))
+    seen = []
+
+    class Scorer:
+        def score(self, pixels, spacing, landmarks, region):
+            seen.append((region, set(landmarks)))
+            return SimpleNamespace(features=None)
+
+    scored = calibrate._score_samples(Scorer(), feet)
+    assert len(scored) == 2 and all(r == "LF" for r, _ in seen)
+    assert all(names == set(schema.FOOT_LANDMARKS) for _, names in seen)
+    assert seen and found.landmarks["mcp2"][:2] == hand.landmarks["mcp2"]

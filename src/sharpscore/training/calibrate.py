@@ -82,9 +82,13 @@ def _score_samples(scorer, samples, use_localizer: bool = True, localizer_name: 
 
                     loc = load_localizer(localizer_name)
                 found = loc.predict(rg)
-                if schema.region_kind(found.region) != schema.region_kind(s.region):
-                    raise InputError(f"named {s.region} but located as {found.region}")
                 landmarks, spacing = found.landmarks, found.spacing_mm
+                if s.as_foot and schema.region_kind(found.region) == "hand":
+                    # a hand film standing in for a foot: located as the hand it is, scored at the
+                    # homologous foot sites (as it was edited)
+                    landmarks = schema.hand_as_foot(landmarks, found.region)[0]
+                elif schema.region_kind(found.region) != schema.region_kind(s.region):
+                    raise InputError(f"named {s.region} but located as {found.region}")
             if spacing is None:
                 est = estimate_spacing(landmarks, schema.region_kind(s.region))
                 spacing = (est, est) if est else None

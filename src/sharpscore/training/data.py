@@ -57,6 +57,7 @@ class Sample:
     source: str = "data"
     loader: Callable[[], Radiograph] | None = field(default=None, repr=False)
     group_id: str | None = None  # unit of patient-level splits when it differs from the patient id
+    as_foot: bool = False  # a hand film standing in for a foot (schema.hand_as_foot; RealEditSource)
 
     @property
     def group(self) -> str:
@@ -375,7 +376,8 @@ class RealEditSource(_SourceBase):
                     grades = sample_real_grades(rng, (region,), severity_shift=self.severity_shift)[region]
                 sample = Sample(key=f"{b.key}{suffix}-edit{k}", patient_id=f"{b.patient_id}{suffix}-edit{k}",
                                 region=region,
-                                landmarks=dict(b.landmarks), grades=grades, role=self.role, group_id=b.patient_id)
+                                landmarks=dict(b.landmarks), grades=grades, role=self.role, group_id=b.patient_id,
+                                as_foot=self.as_foot)
                 mature = k > 0 and self.mature > 0 and rng.random() < self.mature
                 sample.loader = _EditedFilm(base_cache, sample, grades, int(rng.integers(2**31)),
                                             self.osteopenia, self.swelling, edited=k >= self.healthy_copies,
