@@ -103,18 +103,24 @@ def test_ra2_team_landmark_labels_are_renamed(tiny_cohort, tmp_path):
     assert set(s.landmarks) == set(RA2_TEAM_LABELS["hand"].values()) and s.landmarks["mcp2"] == ours["mcp2"]
 
 
+def _one_labelled_hand(cohort, folder):
+    """A left hand of ``cohort`` copied into ``folder`` with its labelme file; (its sample, a
+    ``labelme`` base source over ``folder``)."""
+    import shutil
+
+    hand = next(s for s in cohort.samples() if s.region == "LH")
+    shutil.copy(hand.path, folder / "h1.png")
+    h, w = np.asarray(Image.open(hand.path)).shape[:2]
+    write_labelme(folder / "h1.json", hand.landmarks, image_path="h1.png", image_height=h, image_width=w)
+    return hand, {"type": "labelme", "root": str(folder), "region": "LH", "spacing_mm": 0.25}
+
+
 def test_real_edit_as_foot_scores_finger_joints_as_foot_sites(tiny_cohort, tmp_path):
     """``as_foot``: a hand's MCPs and thumb IP stand in for a foot's MTPs and hallux IP (same side),
     with foot grades; copies keep the film as their split group and never share a key with hand copies."""
-    import shutil
-
     from sharpscore.training.data import RealEditSource
 
-    hand = next(s for s in tiny_cohort.samples() if s.region == "LH")
-    shutil.copy(hand.path, tmp_path / "h1.png")
-    h, w = np.asarray(Image.open(hand.path)).shape[:2]
-    write_labelme(tmp_path / "h1.json", hand.landmarks, image_path="h1.png", image_height=h, image_width=w)
-    base = {"type": "labelme", "root": str(tmp_path), "region": "LH", "spacing_mm": 0.25}
+    hand, base = _one_labelled_hand(tiny_cohort, tmp_path)
     feet = RealEditSource(base=base, as_foot=True, copies=2, healthy_copies=1, seed=3).samples()
     hands = RealEditSource(base=base, copies=2, healthy_copies=1, seed=3).samples()
     assert [s.region for s in feet] == ["LF"] * 3
@@ -136,8 +142,6 @@ def test_real_edit_as_foot_scores_finger_joints_as_foot_sites(tiny_cohort, tmp_p
 def test_real_edit_mature_closes_growth_plates_from_the_hand_landmarks(tiny_cohort, tmp_path, monkeypatch):
     """``mature``: every copy but the first healthy one may be drawn on the film with its growth plates
     closed, found from the hand's own landmarks and region, also when the hand stands in for a foot."""
-    import shutil
-
     import sharpscore.synth.mature as mature_mod
     from sharpscore.synth.mature import MaturationResult
     from sharpscore.training.data import RealEditSource
@@ -149,11 +153,7 @@ def test_real_edit_mature_closes_growth_plates_from_the_hand_landmarks(tiny_coho
         return MaturationResult(np.clip(pixels + 0.01, 0, 1).astype(np.float32), {"x": (0.1, 1.0)})
 
     monkeypatch.setattr(mature_mod, "close_growth_plates", fake)
-    hand = next(s for s in tiny_cohort.samples() if s.region == "LH")
-    shutil.copy(hand.path, tmp_path / "h1.png")
-    h, w = np.asarray(Image.open(hand.path)).shape[:2]
-    write_labelme(tmp_path / "h1.json", hand.landmarks, image_path="h1.png", image_height=h, image_width=w)
-    base = {"type": "labelme", "root": str(tmp_path), "region": "LH", "spacing_mm": 0.25}
+    hand, base = _one_labelled_hand(tiny_cohort, tmp_path)
     plain = RealEditSource(base=base, copies=1, healthy_copies=2, seed=3, jsn_reference="adult")
     made = RealEditSource(base=base, copies=1, healthy_copies=2, seed=3, jsn_reference="adult", mature=1.0)
     a, b = [s.load().pixels for s in plain.samples()], [s.load().pixels for s in made.samples()]
@@ -169,18 +169,13 @@ def test_real_edit_mature_closes_growth_plates_from_the_hand_landmarks(tiny_coho
 def test_calibration_scores_an_as_foot_copy_at_its_foot_sites(tiny_cohort, tmp_path, monkeypatch):
     """Calibration localises every film; a hand film standing in for a foot is found as the hand it
     is and must be scored at the homologous foot sites, not skipped as a region mismatch."""
-    import shutil
     from types import SimpleNamespace
 
     import sharpscore.models as models
     from sharpscore.training import calibrate
     from sharpscore.training.data import RealEditSource
 
-    hand = next(s for s in tiny_cohort.samples() if s.region == "LH")
-    shutil.copy(hand.path, tmp_path / "h1.png")
-    h, w = np.asarray(Image.open(hand.path)).shape[:2]
-    write_labelme(tmp_path / "h1.json", hand.landmarks, image_path="h1.png", image_height=h, image_width=w)
-    base = {"type": "labelme", "root": str(tmp_path), "region": "LH", "spacing_mm": 0.25}
+    hand, base = _one_labelled_hand(tiny_cohort, tmp_path)
     feet = RealEditSource(base=base, as_foot=True, copies=1, healthy_copies=1, seed=3).samples()
     assert all(s.as_foot for s in feet)
     found = SimpleNamespace(region="LH", spacing_mm=(0.25, 0.25),
