@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import schema
-from .._fsutil import atomic_write, atomic_write_text, remove_stale_temporaries
+from .._fsutil import atomic_write, atomic_write_text, create_once, remove_stale_temporaries
 from ..errors import InputError, NotAFileError, SharpScoreError
 
 __all__ = ["find_inputs", "score_cohort", "CohortSummary", "FORMATS"]
@@ -153,12 +153,7 @@ def pseudonymiser(out: Path, salt: str | None = None):
 
     salt = salt or os.environ.get("SHARPSCORE_SALT")
     if not salt:
-        path = out / ".pseudonym-salt"
-        if path.exists():
-            salt = path.read_text().strip()
-        else:
-            salt = secrets.token_hex(16)
-            atomic_write_text(path, salt + "\n")
+        salt = create_once(out / ".pseudonym-salt", secrets.token_hex(16) + "\n").strip()  # ranks may race
     return lambda ids: "anon-" + hashlib.sha256(f"{salt}|{ids}".encode()).hexdigest()[:12]
 
 
@@ -183,58 +178,115 @@ def _decoded(files: list[InputFile], workers: int, ahead: int = 4) -> Iterable[t
         for f in files:
             yield f, _decode(str(f.path))
         return
-    from collections import deque
-
     from .._fsutil import die_with_parent
 
     with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent) as pool:
-        queue: deque = deque()
-        it = iter(files)
-        for f in it:
-            queue.append((f, pool.submit(_decode, str(f.path))))
-            if len(queue) >= ahead * workers:
-                break
-        while queue:
-            f, fut = queue.popleft()
-            nxt = next(it, None)
-            if nxt is not None:
-                queue.append((nxt, pool.submit(_decode, str(nxt.path))))
-            yield f, fut.result()
+        yield from _bounded(pool, _decode, [(str(f.path),) for f in files], files, ahead * workers, ordered=True)
+
+
+def _bounded(pool, fn, args: list[tuple], tags: list, ahead: int, ordered: bool) -> Iterable[tuple[object, object]]:
+    """``(tag, fn(*a))`` for every job, with at most ``ahead`` jobs in flight (bounded memory); in
+    submission order, or as they finish (``ordered=False``: a slow film holds no one up)."""
+    from collections import deque
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    jobs = iter(zip(tags, args))
+    flight: deque = deque()
+    for tag, a in jobs:
+        flight.append((tag, pool.submit(fn, *a)))
+        if len(flight) >= ahead:
+            break
+    while flight:
+        if ordered:
+            tag, fut = flight.popleft()
+        else:
+            done, _ = wait([fu for _, fu in flight], return_when=FIRST_COMPLETED)
+            tag, fut = next((t, fu) for t, fu in flight if fu in done)
+            flight.remove((tag, fut))
+        nxt = next(jobs, None)
+        if nxt is not None:
+            flight.append((nxt[0], pool.submit(fn, *nxt[1])))
+        yield tag, fut.result()
+
+
+# What a film worker needs besides its film, set in the parent just before the pool forks (so the
+# scorer's weights are shared, not copied or pickled) and cleared after the run.
+_RUN: dict = {}
+
+
+def _film_worker_init(threads: int | None) -> None:
+    from .._fsutil import die_with_parent
+    from .._threads import fix_threads
+
+    die_with_parent()
+    fix_threads(threads)
+
+
+def _score_film(index: int, f: InputFile, landmarks: Path | None) -> tuple | None:
+    """Film worker: decode, localise, score and write one film's outputs; its error row, or None."""
+    r = _RUN
+    rg = _decode(str(f.path))
+    try:
+        if isinstance(rg, SharpScoreError):
+            raise rg
+        res = r["scorer"].score(rg, landmarks=landmarks, explain=r["explain"])
+        _write_outputs(r["out"], f, rg, res, r["formats"], r["explain"], r["pseudonym"], r["run_key"], r["several"])
+    except SharpScoreError as exc:
+        return (index, str(f.path), type(exc).__name__, str(exc))
+    return None
+
+
+def _film_workers_usable(scorer, workers: int) -> bool:
+    """Whole films go to worker processes on the CPU (decode, localise and score overlap across
+    films, one torch thread pool per worker, nothing spins against anything else); on a GPU the
+    workers decode and the main process batches the network across films."""
+    import multiprocessing as mp
+
+    return workers > 1 and str(getattr(scorer, "device", "cpu")).startswith("cpu") and \
+        "fork" in mp.get_all_start_methods()
 
 
 def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, formats: Sequence[str] = ("json", "csv"),
                  explain: bool = False, workers: int = 1, batch_size: int = 8, progress: bool = True,
                  model: str = "default", device: str | None = None, tta: bool = False,
                  landmarks: str | Path | None = None, keep_identifiers: bool = False,
-                 salt: str | None = None, threads: int | str | None = None) -> CohortSummary:
+                 salt: str | None = None, threads: int | str | None = None, shard=None) -> CohortSummary:
     """Score every radiograph under ``paths`` into ``out`` (see the module docstring).
 
     ``landmarks``: a reader's corrections -- a labelme JSON file (one input film), or a folder of them
     named like the films (``<name>.json``, as ``sharpscore locate --labelme`` writes them); a film
     with one is scored at the reader's landmarks, and rescored when its file is newer than its result.
     DICOM patients appear under a salted pseudonym (:func:`pseudonymiser`) unless ``keep_identifiers``.
-    ``threads``: torch threads, held for the whole run so that outputs are byte-identical run to run
-    (default: the machine's cores); ``'auto'`` gives each film the cores other processes leave free
-    (faster on a busy machine, last digits may differ between runs)."""
-    from .._threads import held_threads
+    ``workers``: on the CPU, processes that each take whole films (decode, localise, score, write);
+    on a GPU, decoding processes feeding batches to the network.
+    ``threads``: torch threads of each scoring process, held for the whole run so that outputs are
+    byte-identical run to run (default: the cores this process may use, shared out among the
+    workers); ``'auto'`` gives each film the cores other processes leave free (faster on a busy
+    machine, last digits may differ between runs).
+    ``shard``: a :class:`.shards.Shard` -- score only that part of the inputs and record it in
+    ``out/shards/``; :func:`.shards.merge_shards` then writes ``scores.csv`` and ``errors.csv``."""
+    from .._threads import available_cores, held_threads
 
     if threads == "auto":
         return _score_cohort(paths, out, scorer=scorer, formats=formats, explain=explain, workers=workers,
                              batch_size=batch_size, progress=progress, model=model, device=device, tta=tta,
-                             landmarks=landmarks, keep_identifiers=keep_identifiers, salt=salt)
+                             landmarks=landmarks, keep_identifiers=keep_identifiers, salt=salt, shard=shard,
+                             worker_threads=None)
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise InputError(f"threads must be a positive number or 'auto', not {threads!r}")
+    per_worker = threads or max(1, available_cores() // max(1, workers))
     with held_threads(threads):
         return _score_cohort(paths, out, scorer=scorer, formats=formats, explain=explain, workers=workers,
                              batch_size=batch_size, progress=progress, model=model, device=device, tta=tta,
-                             landmarks=landmarks, keep_identifiers=keep_identifiers, salt=salt)
+                             landmarks=landmarks, keep_identifiers=keep_identifiers, salt=salt, shard=shard,
+                             worker_threads=per_worker)
 
 
 def _score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, formats: Sequence[str] = ("json", "csv"),
                   explain: bool = False, workers: int = 1, batch_size: int = 8, progress: bool = True,
                   model: str = "default", device: str | None = None, tta: bool = False,
                   landmarks: str | Path | None = None, keep_identifiers: bool = False,
-                  salt: str | None = None) -> CohortSummary:
+                  salt: str | None = None, shard=None, worker_threads: int | None = 1) -> CohortSummary:
     from tqdm.auto import tqdm
 
     from .scorer import Scorer
@@ -248,6 +300,7 @@ def _score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, 
     files = find_inputs(paths, exclude=out)
     if not files:
         raise InputError(f"no radiographs found in {', '.join(map(str, paths))}")
+    mine = shard.take(files) if shard is not None else list(range(len(files)))
     reader = _reader_landmarks(files, landmarks)
     overlays = "png" in formats or "html" in formats  # the HTML reports embed the overlays
     for sub in ("radiographs",) + (("overlays",) if overlays else ()) + (("explain",) if explain else ()):
@@ -259,56 +312,99 @@ def _score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, 
         log.info("removed %d half-written files left by an interrupted run in %s", stale, out)
     scorer = scorer or Scorer(model, device=device, tta=tta)
     run_key = _run_key(scorer, model, formats, explain, tta)
-    todo = [f for f in files if not _done(out, f, reader.get(f.key), run_key)]
-    skipped = len(files) - len(todo)
+    todo = [i for i in mine if not _done(out, files[i], reader.get(files[i].key), run_key)]
+    skipped = len(mine) - len(todo)
     if skipped:
-        log.info("%d of %d files already scored in %s; resuming", skipped, len(files), out)
-    errors: list[tuple[str, str, str]] = []
+        log.info("%d of %d files already scored in %s; resuming", skipped, len(mine), out)
+    errors: list[tuple[int, str, str, str]] = []
     t0 = time.perf_counter()
     bar = tqdm(total=len(todo), unit="file", desc="scoring", disable=not progress, mininterval=1)
-    pending: list[tuple[InputFile, object]] = []
-    scored = [0]
+    try:
+        if _film_workers_usable(scorer, workers) and len(todo) > 1:
+            _run_film_workers(files, todo, reader, workers, worker_threads, errors, bar,
+                              dict(scorer=scorer, out=out, formats=formats, explain=explain, pseudonym=pseudonym,
+                                   run_key=run_key, several=several))
+        else:
+            _run_in_process(files, todo, reader, workers, batch_size, errors, bar, scorer, out, formats, explain,
+                            pseudonym, run_key, several)
+    finally:
+        bar.close()
+        errors.sort(key=lambda e: e[0])
+        if shard is None:
+            _write_errors(out / "errors.csv", errors)
+    seconds = time.perf_counter() - t0
+    scored = len(todo) - len(errors)
+    if shard is not None:
+        from .shards import write_manifest
+
+        model_name = str(Path(model).resolve()) if Path(str(model)).exists() else str(model)
+        write_manifest(out, shard, files, mine, errors, run_key=run_key, model=model_name, formats=list(formats))
+        return CohortSummary(scored=scored, skipped=skipped, failed=len(errors), patients=0, seconds=seconds, out=out)
+    return finish_cohort(out, files, errors, formats, scorer, scored=scored, skipped=skipped, seconds=seconds)
+
+
+def _run_film_workers(files, todo, reader, workers, threads, errors, bar, run: dict) -> None:
+    import multiprocessing as mp
+
+    _RUN.update(run)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"),
+                                 initializer=_film_worker_init, initargs=(threads,)) as pool:
+            args = [(i, files[i], reader.get(files[i].key)) for i in todo]
+            for _, err in _bounded(pool, _score_film, args, todo, 2 * workers, ordered=False):
+                if err is not None:
+                    errors.append(err)
+                bar.update()
+    finally:
+        _RUN.clear()
+
+
+def _run_in_process(files, todo, reader, workers, batch_size, errors, bar, scorer, out, formats, explain,
+                    pseudonym, run_key, several) -> None:
+    """Decode (in ``workers`` processes when more than one) and score in this process, the network
+    batched across ``batch_size`` films."""
+    pending: list[tuple[int, InputFile, object]] = []
 
     def flush() -> None:
         if not pending:
             return
-        plain = [(f, rg) for f, rg in pending if f.key not in reader]
+        plain = [(f, rg) for _, f, rg in pending if f.key not in reader]
         results = dict(zip([f.key for f, _ in plain],
                            scorer.score_many([rg for _, rg in plain], batch_size=batch_size, explain=explain,
                                              errors="keep")))
-        for f, rg in pending:
+        for _, f, rg in pending:
             if f.key in reader:
                 try:
                     results[f.key] = scorer.score(rg, landmarks=reader[f.key], explain=explain)
                 except SharpScoreError as exc:
                     results[f.key] = exc
-        results = [results[f.key] for f, _ in pending]
-        for (f, rg), res in zip(pending, results):
-            if isinstance(res, SharpScoreError):
-                errors.append((str(f.path), type(res).__name__, str(res)))
-            else:
-                try:
-                    _write_outputs(out, f, rg, res, formats, explain, pseudonym, run_key, several)
-                    scored[0] += 1
-                except SharpScoreError as exc:
-                    errors.append((str(f.path), type(exc).__name__, str(exc)))
+        for i, f, rg in pending:
+            res = results[f.key]
+            try:
+                if isinstance(res, SharpScoreError):
+                    raise res
+                _write_outputs(out, f, rg, res, formats, explain, pseudonym, run_key, several)
+            except SharpScoreError as exc:
+                errors.append((i, str(f.path), type(exc).__name__, str(exc)))
             bar.update()
         pending.clear()
 
-    try:
-        for f, rg in _decoded(todo, workers):
-            if isinstance(rg, SharpScoreError):
-                errors.append((str(f.path), type(rg).__name__, str(rg)))
-                bar.update()
-                continue
-            pending.append((f, rg))
-            if len(pending) >= batch_size:
-                flush()
-        flush()
-    finally:
-        bar.close()
-        _write_errors(out / "errors.csv", errors)
-    seconds = time.perf_counter() - t0
+    for i, (f, rg) in zip(todo, _decoded([files[i] for i in todo], workers)):
+        if isinstance(rg, SharpScoreError):
+            errors.append((i, str(f.path), type(rg).__name__, str(rg)))
+            bar.update()
+            continue
+        pending.append((i, f, rg))
+        if len(pending) >= batch_size:
+            flush()
+    flush()
+
+
+def finish_cohort(out: Path, files: list[InputFile], errors: list[tuple], formats: Sequence[str], scorer, *,
+                  scored: int, skipped: int, seconds: float) -> CohortSummary:
+    """``scores.csv``, the HTML reports and ``errors.csv`` from the results in ``out`` of ``files``
+    (``errors``: ``(position, file, error, message)`` of the films that could not be scored)."""
+    errors = list(errors)
     patients = 0
     if "csv" in formats or "html" in formats:
         collected = _collect_patients(out, files, errors)
@@ -318,9 +414,10 @@ def _score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, 
         if "html" in formats:
             _write_reports(out, collected, rows)
         patients = len(rows)
+    errors.sort(key=lambda e: e[0])
     _write_errors(out / "errors.csv", errors)
-    return CohortSummary(scored=scored[0], skipped=skipped,
-                         failed=len(errors), patients=patients, seconds=seconds, out=out)
+    return CohortSummary(scored=scored, skipped=skipped, failed=len(errors), patients=patients, seconds=seconds,
+                         out=out)
 
 
 def _reader_landmarks(files: list[InputFile], landmarks: str | Path | None) -> dict[str, Path]:
@@ -416,14 +513,14 @@ def _collect_patients(out: Path, files: list[InputFile], errors: list) -> dict[s
     from ..scoring.predict import JointScore, RegionScores
 
     by_patient: dict[str, dict[str, tuple]] = {}
-    for f in files:
+    for i, f in enumerate(files):
         p = _json_path(out, f)
         if not _done(out, f):
             continue
         doc = json.loads(p.read_text())
         region = doc["row_region"]
         if schema.region_kind(region) != schema.region_kind(doc["region"]):
-            errors.append((str(f.path), "RegionConflict", f"named {region} but the image shows a "
+            errors.append((i, str(f.path), "RegionConflict", f"named {region} but the image shows a "
                                                           f"{schema.region_kind(doc['region'])} ({doc['region']}); "
                                                           "left out of scores.csv"))
             continue
@@ -432,7 +529,7 @@ def _collect_patients(out: Path, files: list[InputFile], errors: list) -> dict[s
                           distributions={k: np.asarray(v) for k, v in doc["distributions"].items()})
         regions = by_patient.setdefault(doc["patient_id"], {})
         if region in regions:
-            errors.append((str(f.path), "DuplicateRegion", f"patient {doc['patient_id']} already has a {region} "
+            errors.append((i, str(f.path), "DuplicateRegion", f"patient {doc['patient_id']} already has a {region} "
                                                            "radiograph; this one is left out of scores.csv"))
             continue
         regions[region] = (rs, doc, out / "overlays" / f"{f.key}.png")
@@ -474,11 +571,11 @@ def _safe_name(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text) or "patient"
 
 
-def _write_errors(path: Path, errors: list[tuple[str, str, str]]) -> None:
+def _write_errors(path: Path, errors: list[tuple[int, str, str, str]]) -> None:
     def write(tmp: Path) -> None:
         with tmp.open("w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["file", "error", "message"])
-            w.writerows([[schema.csv_text(str(c)) for c in row] for row in errors])
+            w.writerows([[schema.csv_text(str(c)) for c in row[1:]] for row in errors])
 
     atomic_write(path, write)
