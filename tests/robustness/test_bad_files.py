@@ -155,6 +155,38 @@ def test_half_written_files_of_a_killed_run_are_cleaned_and_user_files_kept(tmp_
     assert not os.path.exists(tmp) and (out / ".notes.tmp.png").exists()
 
 
+def test_a_live_writers_temporaries_are_kept_a_dead_ones_removed(tmp_path):
+    """Ranks of a sharded run share the results folder: one rank's cleanup must not delete a file
+    another rank is writing (named with host and pid by atomic_write), only a dead writer's."""
+    import subprocess
+    import sys
+
+    from sharpscore._fsutil import _host, _temporary, create_once, remove_stale_temporaries
+
+    mine = _temporary(tmp_path / "a.json")  # this process: it is cleaning, so it writes nothing now
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    try:
+        names = {pid: tmp_path / f".b.json.{_host()}-{pid}.abcd1234.tmp.json" for pid in (live.pid, dead.pid)}
+        for p in names.values():
+            p.write_text("{")
+        other_host = tmp_path / ".c.json.elsewhere-1.abcd1234.tmp.json"
+        other_host.write_text("{")
+        assert mine.name.startswith(f".a.json.{_host()}-{os.getpid()}.")
+        assert remove_stale_temporaries(tmp_path) == 2
+        assert names[live.pid].exists() and other_host.exists()
+        assert not names[dead.pid].exists() and not mine.exists()
+        os.utime(other_host, (0, 0))  # another machine's writer is presumed dead after an hour
+        assert remove_stale_temporaries(tmp_path) == 1 and not other_host.exists()
+    finally:
+        live.kill()
+    # racing processes creating the same secret agree on it: the first one stays
+    assert create_once(tmp_path / "salt", "first") == "first"
+    assert create_once(tmp_path / "salt", "second") == "first"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".salt")] == []
+
+
 def test_decode_workers_die_with_their_parent(tmp_path):
     """kill -9 of a process whose decode workers are busy leaves no orphan (Linux PR_SET_PDEATHSIG;
     without it the busy workers outlive their parent)."""

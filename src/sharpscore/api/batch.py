@@ -261,7 +261,7 @@ def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, f
     on a GPU, decoding processes feeding batches to the network.
     ``threads``: torch threads of each scoring process, held for the whole run so that outputs are
     byte-identical run to run (default: the cores this process may use, shared out among the
-    workers); ``'auto'`` gives each film the cores other processes leave free (faster on a busy
+    workers and the torchrun ranks on this machine); ``'auto'`` gives each film the cores other processes leave free (faster on a busy
     machine, last digits may differ between runs).
     ``shard``: a :class:`.shards.Shard` -- score only that part of the inputs and record it in
     ``out/shards/``; :func:`.shards.merge_shards` then writes ``scores.csv`` and ``errors.csv``."""
@@ -274,8 +274,10 @@ def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, f
                              worker_threads=None)
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise InputError(f"threads must be a positive number or 'auto', not {threads!r}")
-    per_worker = threads or max(1, available_cores() // max(1, workers))
-    with held_threads(threads):
+    # torchrun starts LOCAL_WORLD_SIZE ranks on each machine: they share its cores too
+    sharing = max(1, workers) * max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)) if shard else max(1, workers)
+    per_worker = threads or max(1, available_cores() // sharing)
+    with held_threads(per_worker):
         return _score_cohort(paths, out, scorer=scorer, formats=formats, explain=explain, workers=workers,
                              batch_size=batch_size, progress=progress, model=model, device=device, tta=tta,
                              landmarks=landmarks, keep_identifiers=keep_identifiers, salt=salt, shard=shard,

@@ -106,7 +106,7 @@ def read_manifests(out: Path) -> list[dict]:
     return sorted(docs, key=lambda d: d["rank"])
 
 
-def merge_shards(out: str | Path, *, scorer=None, progress: bool = False):
+def merge_shards(out: str | Path, *, scorer=None):
     """Build ``scores.csv`` and ``errors.csv`` (and the HTML reports when asked for) of a sharded run
     in ``out``, identical to a single-process run's; returns its :class:`.batch.CohortSummary`."""
     from .batch import InputFile, finish_cohort
@@ -126,7 +126,7 @@ def merge_shards(out: str | Path, *, scorer=None, progress: bool = False):
                          seconds=0.0)
 
 
-def merge_under_torchrun(out: Path, shard: Shard, scorer) -> None:
+def merge_under_torchrun(out: Path, shard: Shard) -> None:
     """Under ``torchrun``: wait for every rank (gloo barrier), then rank 0 merges."""
     from datetime import timedelta
 
@@ -137,7 +137,7 @@ def merge_under_torchrun(out: Path, shard: Shard, scorer) -> None:
     try:
         dist.barrier()
         if shard.rank == 0:
-            merge_shards(out, scorer=scorer)
+            merge_shards(out)
         dist.barrier()
     finally:
         dist.destroy_process_group()

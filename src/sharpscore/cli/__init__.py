@@ -13,7 +13,7 @@ from ..errors import SharpScoreError
 
 __all__ = ["main", "build_parser"]
 
-_COMMANDS = ("info", "synth", "demo", "score", "progress", "compare", "evaluate", "train", "calibrate", "locate", "models")
+_COMMANDS = ("info", "synth", "demo", "score", "merge", "progress", "compare", "evaluate", "train", "calibrate", "locate", "models")
 
 
 def build_parser() -> argparse.ArgumentParser:

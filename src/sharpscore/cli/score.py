@@ -37,12 +37,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--salt", default=None,
                    help="salt of the pseudonyms (default: $SHARPSCORE_SALT, else a random one kept in "
                         "OUT/.pseudonym-salt; keep it private)")
+    p.add_argument("--shard", metavar="RANK/WORLD", default=None,
+                   help="score only shard RANK of WORLD (files RANK, RANK+WORLD, ... of the sorted inputs) into the "
+                        "shared --out, e.g. a SLURM array's $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT; then "
+                        "`sharpscore merge OUT` writes scores.csv and errors.csv. Under torchrun the shard is the "
+                        "rank's, and rank 0 merges when every rank is done")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..api.batch import score_cohort
+    from ..api.shards import merge_under_torchrun, parse_shard, shard_from_env
     from ..errors import InputError
 
     if args.workers < 1 or args.batch_size < 1:
@@ -54,15 +60,25 @@ def run(args: argparse.Namespace) -> int:
             threads = int(threads)
         except ValueError:
             raise InputError(f"--threads must be a number or 'auto', not {threads!r}") from None
+    shard = parse_shard(args.shard) if args.shard else shard_from_env()
     s = score_cohort(args.paths, args.out, formats=formats, explain=args.explain, workers=args.workers,
                      batch_size=args.batch_size, progress=not args.quiet, model=args.model, device=args.device,
                      tta=args.tta, landmarks=args.landmarks, keep_identifiers=args.keep_identifiers,
-                     salt=args.salt, threads=threads)
-    msg = (f"scored {s.scored} radiographs in {s.seconds:.1f} s ({s.files_per_second:.2f} files/s)"
-           + (f", {s.skipped} already done" if s.skipped else "") + f"; {s.patients} patients in {s.out}/scores.csv")
+                     salt=args.salt, threads=threads, shard=shard)
+    where = f"shard {shard.rank}/{shard.world}: " if shard else ""
+    msg = (f"{where}scored {s.scored} radiographs in {s.seconds:.1f} s ({s.files_per_second:.2f} files/s)"
+           + (f", {s.skipped} already done" if s.skipped else ""))
+    if shard is None:
+        msg += f"; {s.patients} patients in {s.out}/scores.csv"
     print(msg)
     if s.failed:
-        print(f"{s.failed} files could not be scored: see {s.out}/errors.csv")
+        print(f"{where}{s.failed} files could not be scored" + ("" if shard else f": see {s.out}/errors.csv"))
+    if shard is not None and args.shard is None:  # torchrun: rank 0 merges once every rank is done
+        merge_under_torchrun(s.out, shard)
+        if shard.rank == 0:
+            print(f"merged {shard.world} ranks into {s.out}/scores.csv and {s.out}/errors.csv")
+    elif shard is not None:
+        print(f"when every shard is done: sharpscore merge {s.out}")
     print("research use only: review flagged results (needs_review) before use")
     if s.failed and not s.scored and not s.skipped:
         print(f"sharpscore: error: none of the {s.failed} files could be scored", file=sys.stderr)
