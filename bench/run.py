@@ -5,8 +5,10 @@
 - latency per radiograph, end to end (decode + localise + score + calibrate + review), median and
   p95, split per stage, on the real 2500 x 2048 JPEG 2000 hand DICOM (../shared/data) and on
   phantom JPEG hands; decode alone is the floor;
-- `sharpscore score` throughput on a 200-radiograph phantom folder with 1 and 2 decoding workers,
-  and its peak resident memory;
+- `sharpscore score` throughput with 1 and 2 workers on a 200-radiograph phantom folder and on 48
+  copies of the real JPEG 2000 hand, and its peak resident memory;
+- the same 200 films scored by 2 torchrun ranks (gloo): are scores.csv and errors.csv byte-identical
+  to one process's?
 - scaling: latency against image size (1, 2, 4, 8 MP) and throughput against cohort size
   (50, 200, 800 radiographs);
 - on a GPU (`--device cuda`, when one is present): throughput at batch sizes 1-64;
@@ -88,11 +90,15 @@ def subset(folder: Path, n_files: int, dest: Path) -> Path:
     return dest
 
 
-def cohort_run(folder: Path, workers: int, device: str | None = None) -> dict:
-    """`sharpscore score` in a fresh process: wall time, files/s and peak resident memory."""
-    out = Path(tempfile.mkdtemp(prefix="sharpscore-bench-"))
-    cmd = [sys.executable, "-m", "sharpscore.cli", "score", str(folder), "--out", str(out), "--quiet",
-           "--workers", str(workers)] + (["--device", device] if device else [])
+def cohort_run(folder: Path, workers: int, device: str | None = None, ranks: int = 1,
+               keep: Path | None = None) -> dict:
+    """`sharpscore score` in a fresh process (under `torchrun` with ``ranks`` > 1): wall time,
+    files/s and peak resident memory (its largest process); outputs kept in ``keep``."""
+    out = keep or Path(tempfile.mkdtemp(prefix="sharpscore-bench-"))
+    launch = ([str(Path(sys.executable).with_name("torchrun")), "--standalone", "--nproc-per-node", str(ranks), "-m",
+               "sharpscore"] if ranks > 1 else [sys.executable, "-m", "sharpscore"])
+    cmd = launch + ["score", str(folder), "--out", str(out), "--quiet", "--salt", "bench",
+                    "--workers", str(workers)] + (["--device", device] if device else [])
     timer = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
     stats = out.parent / f"{out.name}.rss"
     if timer:  # GNU time: this run's own peak resident memory (ru_maxrss of the process it waits for)
@@ -106,11 +112,27 @@ def cohort_run(folder: Path, workers: int, device: str | None = None) -> dict:
     else:  # cumulative over this bench's children: an upper bound
         peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     n = len(list((out / "radiographs").glob("*.json")))
-    shutil.rmtree(out, ignore_errors=True)
+    if keep is None:
+        shutil.rmtree(out, ignore_errors=True)
     if res.returncode != 0:
         raise RuntimeError(res.stderr)
-    return {"files": n, "workers": workers, "seconds": round(wall, 2), "files_per_second": round(n / wall, 2),
-            "peak_rss_mb": round(peak_kb / 1024, 1)}
+    return {"files": n, "workers": workers, "ranks": ranks, "seconds": round(wall, 2),
+            "files_per_second": round(n / wall, 2), "peak_rss_mb": round(peak_kb / 1024, 1)}
+
+
+def scaling_pair(folder: Path) -> dict:
+    """`sharpscore score` with 1 and 2 workers on one folder, and the throughput ratio."""
+    one, two = cohort_run(folder, 1), cohort_run(folder, 2)
+    return {"runs": [one, two], "two_over_one": round(two["files_per_second"] / one["files_per_second"], 2)}
+
+
+def distributed(folder: Path, work: Path) -> dict:
+    """A 2-rank torchrun (gloo) run against one process over the same films: are scores.csv and
+    errors.csv byte-identical?"""
+    single, ranks = work / "single", work / "ranks"
+    runs = [cohort_run(folder, 1, keep=single), cohort_run(folder, 1, ranks=2, keep=ranks)]
+    same = {name: (single / name).read_bytes() == (ranks / name).read_bytes() for name in ("scores.csv", "errors.csv")}
+    return {"runs": runs, "identical": same}
 
 
 def size_scaling(scorer, repeats: int) -> list[dict]:
@@ -160,12 +182,18 @@ def markdown(r: dict) -> str:
                      f"(decode {dec['median']:.3f} s, localise {lat['localise']['median']:.3f} s, score "
                      f"{lat['score']['median']:.3f} s"
                      + (f"; {lat['end_to_end_over_decode']}x decode) |" if lat.get("end_to_end_over_decode") else ") |"))
-    for c in r["cohort"]:
-        lines.append(f"| `sharpscore score`, {c['files']} phantom JPEGs, {c['workers']} worker(s) | "
-                     f"{c['files_per_second']} radiographs/s, peak memory {c['peak_rss_mb']:.0f} MB |")
-    for c in r.get("cohort_jpeg2000", []):
-        lines.append(f"| `sharpscore score`, {c['files']} copies of the real JPEG 2000 hand, {c['workers']} worker(s) | "
-                     f"{c['files_per_second']} radiographs/s, peak memory {c['peak_rss_mb']:.0f} MB |")
+    for key, what in (("cohort", "phantom JPEGs"), ("cohort_jpeg2000", "copies of the real JPEG 2000 hand")):
+        if key not in r:
+            continue
+        for c in r[key]["runs"]:
+            lines.append(f"| `sharpscore score`, {c['files']} {what}, {c['workers']} worker(s) | "
+                         f"{c['files_per_second']} radiographs/s, peak memory {c['peak_rss_mb']:.0f} MB |")
+        lines.append(f"| same, 2 workers / 1 worker | {r[key]['two_over_one']:.2f} x the throughput |")
+    if "distributed" in r:
+        d = r["distributed"]
+        same = " and ".join(f"{k} {'identical' if v else 'DIFFERENT'}" for k, v in d["identical"].items())
+        lines.append(f"| `torchrun --nproc-per-node 2` (gloo) over the {d['runs'][1]['files']} phantom JPEGs | "
+                     f"{d['runs'][1]['files_per_second']} radiographs/s; {same} to one process's |")
     if r.get("cohort_scaling"):
         s = ", ".join(f"{c['files']}: {c['seconds']} s" for c in r["cohort_scaling"])
         lines.append(f"| cohort size vs time (1 worker) | {s} |")
@@ -224,13 +252,14 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="sharpscore-subsets-"))
     try:
         n200 = subset(folder, 200, work / "n200")
-        result["cohort"] = [cohort_run(n200, 1), cohort_run(n200, 2)]
-        if REAL_HAND.exists():  # a slow codec: 24 copies of the real JPEG 2000 hand
+        result["cohort"] = scaling_pair(n200)
+        if REAL_HAND.exists():  # a slow codec: 48 copies of the real JPEG 2000 hand
             j2k = work / "j2k"
             j2k.mkdir()
-            for i in range(24):
+            for i in range(48):
                 shutil.copy(REAL_HAND, j2k / f"copy{i:02d}.dcm")  # copies: symlinks are one file to `score`
-            result["cohort_jpeg2000"] = [cohort_run(j2k, 1), cohort_run(j2k, 2)]
+            result["cohort_jpeg2000"] = scaling_pair(j2k)
+        result["distributed"] = distributed(n200, work)
         sizes = (50, 200) if a.quick else (50, 200, 800)
         scaling = []
         for n in sizes:
