@@ -26,10 +26,14 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import schema
 from .._fsutil import atomic_write, atomic_write_text, create_once, remove_stale_temporaries
 from ..errors import InputError, NotAFileError, SharpScoreError
+
+if TYPE_CHECKING:
+    from .shards import Shard
 
 __all__ = ["find_inputs", "score_cohort", "CohortSummary", "FORMATS"]
 
@@ -250,7 +254,8 @@ def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, f
                  explain: bool = False, workers: int = 1, batch_size: int = 8, progress: bool = True,
                  model: str = "default", device: str | None = None, tta: bool = False,
                  landmarks: str | Path | None = None, keep_identifiers: bool = False,
-                 salt: str | None = None, threads: int | str | None = None, shard=None) -> CohortSummary:
+                 salt: str | None = None, threads: int | str | None = None,
+                 shard: "Shard | None" = None) -> CohortSummary:
     """Score every radiograph under ``paths`` into ``out`` (see the module docstring).
 
     ``landmarks``: a reader's corrections -- a labelme JSON file (one input film), or a folder of them
@@ -261,8 +266,8 @@ def score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, f
     on a GPU, decoding processes feeding batches to the network.
     ``threads``: torch threads of each scoring process, held for the whole run so that outputs are
     byte-identical run to run (default: the cores this process may use, shared out among the
-    workers and the torchrun ranks on this machine); ``'auto'`` gives each film the cores other processes leave free (faster on a busy
-    machine, last digits may differ between runs).
+    workers and the torchrun ranks on this machine); ``'auto'`` gives each film the cores other
+    processes leave free (faster on a busy machine, last digits may differ between runs).
     ``shard``: a :class:`.shards.Shard` -- score only that part of the inputs and record it in
     ``out/shards/``; :func:`.shards.merge_shards` then writes ``scores.csv`` and ``errors.csv``."""
     from .._threads import available_cores, held_threads
@@ -288,7 +293,8 @@ def _score_cohort(paths: Sequence[str | Path], out: str | Path, *, scorer=None, 
                   explain: bool = False, workers: int = 1, batch_size: int = 8, progress: bool = True,
                   model: str = "default", device: str | None = None, tta: bool = False,
                   landmarks: str | Path | None = None, keep_identifiers: bool = False,
-                  salt: str | None = None, shard=None, worker_threads: int | None = 1) -> CohortSummary:
+                  salt: str | None = None, shard: "Shard | None" = None,
+                  worker_threads: int | None = 1) -> CohortSummary:
     from tqdm.auto import tqdm
 
     from .scorer import Scorer
