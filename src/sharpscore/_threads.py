@@ -22,7 +22,8 @@ import os
 import time
 from contextlib import contextmanager
 
-__all__ = ["available_cores", "cgroup_cpu_limit", "busy_cores", "adapt_threads", "fix_threads", "held_threads"]
+__all__ = ["available_cores", "cgroup_cpu_limit", "busy_cores", "adapt_threads", "fix_threads", "held_threads",
+           "decode_threads"]
 
 log = logging.getLogger(__name__)
 _CEILING: int | None = None
@@ -139,6 +140,17 @@ def busy_cores(samples: int = 3, interval_s: float = 0.001) -> int | None:
             time.sleep(interval_s)
     counts.sort()
     return counts[len(counts) // 2]
+
+
+def decode_threads() -> int:
+    """Threads an image decoder may use now (without importing torch): the fixed number when one is
+    set (``Scorer(threads=n)``, ``--threads``, ``SHARPSCORE_NUM_THREADS``, a cohort run's share per
+    worker), else the cores other processes leave free."""
+    fixed = _FIXED or os.environ.get("SHARPSCORE_NUM_THREADS")
+    if fixed:
+        return max(1, int(fixed))
+    busy = busy_cores()
+    return available_cores() if busy is None else max(1, available_cores() - busy)
 
 
 def adapt_threads() -> int:

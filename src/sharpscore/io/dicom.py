@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from ..errors import (
     NotAFileError,
     UnknownFormatError,
 )
+from . import j2k
 from .colour import grey_and_marks
 from .intensity import to_unit_range
 from .radiograph import Radiograph
@@ -95,10 +97,18 @@ def dataset_to_radiograph(ds: Dataset, *, source: str = "<pydicom Dataset>", app
     tsuid = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "")
     _check_decoder(tsuid, source)
     try:
-        arr = ds.pixel_array
+        with _pydicom_quiet():
+            arr = None
+            if samples == 1 and tsuid in j2k.SYNTAXES:  # on several threads when imagecodecs is installed
+                from .._threads import decode_threads
+
+                arr = j2k.decode(ds, tsuid, decode_threads())
+            if arr is None:
+                arr = ds.pixel_array
     except Exception as exc:  # every decoder signals corrupt data differently
-        raise CorruptImageError(f"{source}: pixel data cannot be decoded ({type(exc).__name__}: "
-                                f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})") from None
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        detail = " ".join(lines[:2]) if lines and lines[0].endswith(":") else (lines[0] if lines else "no detail")
+        raise CorruptImageError(f"{source}: pixel data cannot be decoded ({type(exc).__name__}: {detail})") from None
 
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
     marks = None
@@ -167,6 +177,18 @@ def _describe_sop(ds: Dataset) -> str:
         return f" ({pydicom.uid.UID(str(sop)).name})"
     except Exception:  # pragma: no cover
         return f" (SOP class {sop})"
+
+
+@contextmanager
+def _pydicom_quiet():
+    """pydicom logs each decoder plugin that fails with its traceback; the typed error says it once."""
+    logger = logging.getLogger("pydicom")
+    before = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
 
 
 def _check_decoder(tsuid: str, source: str) -> None:
