@@ -1,10 +1,11 @@
 """End-to-end latency of the real JPEG 2000 hand DICOM, idle and beside one CPU-bound process.
 
-    .venv/bin/python bench/busy.py [--runs 7]
+    .venv/bin/python bench/busy.py [--runs 7] [--no-imagecodecs]
 
 Scores ../shared/data/dicom/NM_Kakadu44_SOTmarkerincons.dcm ``--runs`` times on the idle machine, then
 again while one other process spins on a core, and reports medians, their ratio and the decode time
-measured in the same loops. Writes bench/results/busy.json.
+measured in the same loops. Writes bench/results/busy.json (``busy-no-imagecodecs.json`` with
+``--no-imagecodecs``: JPEG 2000 decoded by pydicom's one-thread plugin, as without ``sharpscore[fast]``).
 """
 
 from __future__ import annotations
@@ -45,7 +46,10 @@ def _measure(scorer, runs: int) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", type=int, default=7)
+    p.add_argument("--no-imagecodecs", action="store_true", help="decode as if imagecodecs were not installed")
     a = p.parse_args()
+    if a.no_imagecodecs:
+        sys.modules["imagecodecs"] = None  # an import of it now fails: sharpscore.io.j2k steps aside
     import torch
 
     from sharpscore.api import Scorer
@@ -67,7 +71,7 @@ def main() -> None:
            "busy_over_its_decode": round(busy["end_to_end_median_s"] / busy["decode_median_s"], 2),
            "idle_over_its_decode": round(idle["end_to_end_median_s"] / idle["decode_median_s"], 2),
            "command": "python bench/busy.py " + " ".join(sys.argv[1:])}
-    dest = Path(__file__).parent / "results" / "busy.json"
+    dest = Path(__file__).parent / "results" / ("busy-no-imagecodecs.json" if a.no_imagecodecs else "busy.json")
     dest.write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps(out, indent=2))
 
