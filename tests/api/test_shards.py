@@ -60,6 +60,13 @@ def test_shards_merge_to_the_single_process_outputs_after_a_killed_shard(folder,
     merged = merge_shards(out, scorer=scorer)
     assert merged.failed == 3 and merged.patients == 2
     _same_outputs(single, out)
+    # a damaged manifest is a typed error, not a traceback
+    manifest = Shard(1, 2).manifest(out)
+    good = manifest.read_text()
+    manifest.write_text('{"rank": 1}')
+    with pytest.raises(InputError, match="not a sharpscore shard manifest"):
+        merge_shards(out, scorer=scorer)
+    manifest.write_text(good)
     # a stale shard of another cut is refused, not mixed in
     score_cohort([folder], out, scorer=scorer, progress=False, salt="s", shard=Shard(0, 3))
     with pytest.raises(InputError, match="different runs"):

@@ -24,6 +24,7 @@ from ..errors import InputError
 __all__ = ["Shard", "shard_from_env", "parse_shard", "merge_shards"]
 
 _FOLDER = "shards"
+_KEYS = ("rank", "world", "inputs", "n_inputs", "run_key", "model", "formats", "files", "errors")
 
 
 @dataclass(frozen=True)
@@ -91,9 +92,12 @@ def read_manifests(out: Path) -> list[dict]:
     docs = []
     for p in paths:
         try:
-            docs.append(json.loads(p.read_text()))
+            doc = json.loads(p.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InputError(f"{p}: unreadable shard manifest ({type(exc).__name__})") from None
+        if not isinstance(doc, dict) or any(k not in doc for k in _KEYS):
+            raise InputError(f"{p}: not a sharpscore shard manifest")
+        docs.append(doc)
     first = docs[0]
     for key in ("world", "inputs", "run_key", "formats"):
         if any(d.get(key) != first.get(key) for d in docs):
@@ -136,8 +140,10 @@ def merge_under_torchrun(out: Path, shard: Shard) -> None:
     dist.init_process_group("gloo", timeout=timedelta(days=7))
     try:
         dist.barrier()
-        if shard.rank == 0:
-            merge_shards(out)
-        dist.barrier()
+        try:
+            if shard.rank == 0:
+                merge_shards(out)
+        finally:
+            dist.barrier()  # the other ranks wait for the merge, and are released even if it fails
     finally:
         dist.destroy_process_group()
