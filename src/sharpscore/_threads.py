@@ -12,6 +12,8 @@ user's own ``torch.set_num_threads`` call before the first film is respected as 
 The thread count changes the last digits of a network's output (reductions round differently), so
 runs that must be reproducible byte for byte hold it fixed (:func:`held_threads`): training,
 calibration and cohort scoring (``sharpscore score``; ``--threads auto`` there adapts per film).
+A multi-threaded image decoder (JPEG 2000, :mod:`sharpscore.io.j2k`) takes its count from
+:func:`decode_threads`: the same fixed number, else the free cores (its output does not depend on it).
 """
 
 from __future__ import annotations
