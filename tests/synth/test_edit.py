@@ -124,6 +124,34 @@ def test_adult_reference_closes_a_young_joint_space_to_an_adult_width():
     assert widths[1] < widths[0] and widths[2] <= widths[1] + 0.05, widths
 
 
+def test_adult_reference_closes_young_wrist_spaces_too():
+    """A young wrist's carpal and CMC spaces are wider than an adult's (cartilage not yet bone): with
+    ``jsn_reference='adult'`` they are closed to adult widths and stay grade 0; 'adult-digits'
+    (the former behaviour) leaves the wrist as the film shows it."""
+    from sharpscore.localize.wrist_template import predict_wrist
+
+    pixels, lm = _film("3170")
+    lm = {**lm, **predict_wrist({k: (*v, 1.0) for k, v in lm.items()}, SPACING)}
+    wrist = ["cmc3", "cmc4", "cmc5", "mna", "capnlun", "radcar"]
+    zero = {s: {"erosion": 0, "jsn": 0} for s in wrist}
+    digits = edit_radiograph(pixels, lm, SPACING, "LH", zero, seed=2, jsn_reference="adult-digits")
+    adult = edit_radiograph(pixels, lm, SPACING, "LH", zero, seed=2, jsn_reference="adult")
+    assert all(adult.grades[s]["jsn"] == 0 for s in wrist)
+
+    def gap(out, site):
+        return measure_gap(out.pixels, bone_frame("hand", site, out.landmarks, SPACING), site=site, family="wrist")
+
+    closed = 0
+    for s in wrist:
+        before, after = gap(digits, s), gap(adult, s)
+        assert after.width <= before.width + 0.1, (s, before.width, after.width)
+        closed += after.width < before.width - 0.3
+        x, y = (int(round(c)) for c in lm[s][:2])
+        window = (slice(y - 20, y + 20), slice(x - 20, x + 20))
+        assert np.array_equal(digits.pixels[window], pixels[window]), s  # 'adult-digits': wrist untouched
+    assert closed >= 3
+
+
 def test_unknown_jsn_reference_is_refused(film):
     pixels, lm = film
     with pytest.raises(ValueError, match="jsn_reference"):

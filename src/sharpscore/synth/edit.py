@@ -212,12 +212,14 @@ class _Warp:
         return (float(x), float(y), *p[2:])
 
 
+# What narrowing is graded against (edit_radiograph's jsn_reference).
+JSN_REFERENCES = ("film", "adult", "adult-digits")
 ADULT_REFERENCE_RANGE = (0.75, 1.1)  # a healthy adult joint space, as a fraction of anatomy.normal_gap_mm
 
 
 def to_adult_reference(pixels: np.ndarray, frame: BoneFrame, gap: Gap, rng: np.random.Generator, *,
-                       site: str = "", width_mm: float | None = None, reference_mm: float | None = None
-                       ) -> tuple[np.ndarray, _Warp | None, Gap]:
+                       site: str = "", width_mm: float | None = None, reference_mm: float | None = None,
+                       family: str = "finger") -> tuple[np.ndarray, _Warp | None, Gap]:
     """A joint space wider than a healthy adult's closed to one (drawn in
     ``ADULT_REFERENCE_RANGE`` x the site's normal adult width), uniformly: the film's JSN grade is
     still 0, because SvdH grades narrowing against the normal adult joint. Children and adolescents
@@ -237,7 +239,7 @@ def to_adult_reference(pixels: np.ndarray, frame: BoneFrame, gap: Gap, rng: np.r
     close = width - reference
     if close < 0.05:
         return pixels, None, gap
-    hw = bone_half_width(pixels, frame, gap.proximal - 1.5)
+    hw = bone_half_width(pixels, frame, gap.proximal - 1.5, family=family)
     warp = _Warp(frame, gap.proximal, max(gap.width, close + 0.1), close, 0.0, hw, 0.0)
     after = Gap(gap.proximal + reference / 2, gap.proximal, gap.proximal + reference, gap.depth)
     return warp.apply(pixels), warp, after
@@ -503,11 +505,13 @@ def edit_radiograph(pixels: np.ndarray, landmarks: Mapping[str, tuple[float, ...
         seed: a seed or a generator; the same seed gives the same film.
         jsn_reference: what narrowing is measured against. ``'film'``: the joint space as the film
             shows it. ``'adult'``: a healthy adult's (:func:`to_adult_reference`), as SvdH grades it:
-            every finger and foot joint wider than that is first closed to it (grade 0 stays 0), so
-            a child's or adolescent's film teaches what a healthy *adult* joint looks like.
+            every joint space SvdH grades (finger, foot and wrist) wider than that is first closed to
+            it (grade 0 stays 0), so a child's or adolescent's film teaches what a healthy *adult*
+            joint looks like. ``'adult-digits'``: the same for the finger and foot joints only, the
+            wrist as the film shows it (the editor before wrist spaces were closed too).
     """
-    if jsn_reference not in ("film", "adult"):
-        raise ValueError(f"jsn_reference must be 'film' or 'adult', not {jsn_reference!r}")
+    if jsn_reference not in JSN_REFERENCES:
+        raise ValueError(f"jsn_reference must be one of {', '.join(map(repr, JSN_REFERENCES))}, not {jsn_reference!r}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     sp: Spacing = as_spacing(spacing)
     kind = schema.region_kind(region)
@@ -517,13 +521,14 @@ def edit_radiograph(pixels: np.ndarray, landmarks: Mapping[str, tuple[float, ...
     gaps: dict[str, Gap] = {}
     sites = [s for s in schema.sites(kind) if s.name in lm]
     widths: dict[str, float] = {}
-    if jsn_reference == "adult":
+    if jsn_reference != "film":
         widths = {k: v.width_mm for k, v in measure_jsw(out, lm, sp, region).items() if v.width_mm is not None}
     # narrowing first (it moves bones and landmarks), distal joints before proximal ones
     drawn: dict[str, dict[str, int | None]] = {s.name: {"erosion": 0, "jsn": 0} for s in sites}
     for s in sorted(sites, key=lambda s: (s.family == "wrist", s.name)):
         g = int((grades.get(s.name) or {}).get("jsn") or 0) if s.max_for("jsn") else 0
-        adult = jsn_reference == "adult" and s.max_for("jsn") > 0 and s.family in MEASURED_FAMILIES
+        adult = s.max_for("jsn") > 0 and (jsn_reference == "adult" or
+                                          (jsn_reference == "adult-digits" and s.family in MEASURED_FAMILIES))
         if g <= 0 and not adult:
             continue
         frame = bone_frame(kind, s.name, lm, sp)
@@ -533,14 +538,15 @@ def edit_radiograph(pixels: np.ndarray, landmarks: Mapping[str, tuple[float, ...
             reference = None
             for _ in range(3):  # the warp closes the dark band only approximately: measure again, close the rest
                 out, warp, gap = to_adult_reference(out, frame, gap, rng, site=s.name, width_mm=widths.get(s.name),
-                                                    reference_mm=reference)
+                                                    reference_mm=reference, family=s.family)
                 if warp is None:
                     break
                 reference = gap.width
                 lm = {k: warp.move_point(v) for k, v in lm.items()}
                 frame = bone_frame(kind, s.name, lm, sp)
-                js = measure_jsw(out, lm, sp, region, sites=[s.name]).get(s.name)
-                widths[s.name] = js.width_mm if js is not None and js.width_mm is not None else reference
+                if s.family in MEASURED_FAMILIES:  # a wrist space is read on the axis profile (gap) alone
+                    js = measure_jsw(out, lm, sp, region, sites=[s.name]).get(s.name)
+                    widths[s.name] = js.width_mm if js is not None and js.width_mm is not None else reference
                 gap = measure_gap(out, frame, site=s.name, family=s.family)
             gap = Gap(gap.centre, gap.proximal, gap.proximal + (reference or gap.width), gap.depth) \
                 if reference else gap

@@ -36,7 +36,7 @@ class RealCohortConfig(ConfigModel):
     severity_shift: float = 0.5  # patient severity, in SDs of the real prior (0 = the real cohort's mix)
     osteopenia: float = 0.15
     swelling: float = 0.15
-    jsn_reference: Literal["film", "adult"] = "film"  # see synth.edit.edit_radiograph
+    jsn_reference: Literal["film", "adult", "adult-digits"] = "film"  # see synth.edit.edit_radiograph
     # probability that a copy but the first has its open growth plates closed first (synth.mature)
     mature: float = Field(0.0, ge=0, le=1)
 

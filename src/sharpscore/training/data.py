@@ -329,7 +329,7 @@ class RealEditSource(_SourceBase):
     localizer: str = "default"
     # 'adult': narrowing graded against a healthy adult joint space (synth.edit.to_adult_reference);
     # then every copy but the first healthy one has its wide (young) joint spaces closed to adult ones
-    jsn_reference: Literal["film", "adult"] = "film"
+    jsn_reference: Literal["film", "adult", "adult-digits"] = "film"
     # True: hand films stand in for feet (schema.hand_as_foot): MCP1-5 and the thumb IP are scored as
     # MTP1-5 and the hallux IP, with foot grades (erosion 0-10 over both bones) from the real prior.
     # Real bone texture at the foot sites, not real foot anatomy: the model still never saw a real foot.
