@@ -7,9 +7,10 @@ What it measures, end to end (shipped localiser on each film, then the scorer an
 1. **Healthy real hands as they are**: the 21 held-out USC Digital Hand Atlas films (children and
    adolescents; the test films of configs/scorer-real.yaml, never trained on or calibrated with):
    mean predicted hand total and the share of joints whose most likely grade is 0 (truth: 0).
-   Also **the same films with adult joint spaces** (``healthy_adult_width``): every finger joint
-   space wider than a healthy adult's first closed to an adult width (synth.edit.to_adult_reference;
-   still grade 0): what a healthy *adult* hand's joint spaces look like on real bone. And **the same
+   Also **the same films with adult joint spaces** (``healthy_adult_width``): every joint space SvdH
+   grades (finger and wrist; fingers only with ``--jsn-reference adult-digits``) wider than a
+   healthy adult's first closed to an adult width (synth.edit.to_adult_reference; still grade 0):
+   what a healthy *adult* hand's joint spaces look like on real bone. And **the same
    films made adult** (``healthy_mature``): their open growth plates closed first
    (synth.mature.close_growth_plates), then adult joint spaces: the nearest these films come to a
    healthy adult hand.
@@ -79,9 +80,10 @@ def _joint_values(res, measure: str) -> dict[str, tuple[float, int]]:
             if getattr(j, measure) is not None}
 
 
-def healthy(scorer, films, adult_width: bool = False, mature: bool = False) -> dict:
+def healthy(scorer, films, adult_width: bool = False, mature: bool = False, reference: str = "adult") -> dict:
     """Healthy films scored as they are, or (``adult_width``) with their young joint spaces first
-    closed to healthy adult widths (synth.edit.to_adult_reference; grade 0 everywhere), and
+    closed to healthy adult widths (synth.edit.to_adult_reference, ``reference`` as edit_radiograph's
+    jsn_reference; grade 0 everywhere), and
     (``mature``) their open growth plates closed first (synth.mature.close_growth_plates)."""
     from sharpscore import schema
     from sharpscore.io import Radiograph
@@ -97,7 +99,7 @@ def healthy(scorer, films, adult_width: bool = False, mature: bool = False) -> d
             if mature:
                 pixels = close_growth_plates(pixels, lm, rg.spacing_mm, "LH", seed=fi).pixels
             if adult_width:
-                pixels = edit_radiograph(pixels, lm, rg.spacing_mm, "LH", {}, seed=fi, jsn_reference="adult").pixels
+                pixels = edit_radiograph(pixels, lm, rg.spacing_mm, "LH", {}, seed=fi, jsn_reference=reference).pixels
             rg = Radiograph(pixels=pixels, spacing_mm=rg.spacing_mm, spacing_source="user", source=f"{i}-adult")
         res = scorer.score(rg)
         totals.append(res.total)
@@ -317,8 +319,10 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=9101)
     p.add_argument("--parts", default="healthy,healthy_adult_width,healthy_mature,adult,simulated,sweep,wrists,"
                                       "foot_proxy")
-    p.add_argument("--jsn-reference", default="adult", choices=["adult", "film"],
-                   help="simulated narrowing graded against a healthy adult joint space (SvdH) or the film's own")
+    p.add_argument("--jsn-reference", default="adult", choices=["adult", "adult-digits", "film"],
+                   help="simulated narrowing graded against a healthy adult joint space (SvdH), the same for the "
+                        "finger joints only (the editor before its wrist spaces were closed too), or the film's own; "
+                        "the adult-width healthy films follow it ('adult' for 'film')")
     a = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
     from sharpscore.api import Scorer
@@ -331,12 +335,14 @@ def main() -> None:
                                 "26 RAM-W600 wrist crops; none used in training or calibration",
                     "command": "python bench/real_scoring.py " + " ".join(sys.argv[1:])}
     t0 = time.perf_counter()
+    adult = "adult" if a.jsn_reference == "film" else a.jsn_reference
     if "healthy" in parts:
         result["healthy_dha"] = healthy(scorer, dha_films(TEST_IDS))
     if "healthy_adult_width" in parts:
-        result["healthy_dha_adult_width"] = healthy(scorer, dha_films(TEST_IDS), adult_width=True)
+        result["healthy_dha_adult_width"] = healthy(scorer, dha_films(TEST_IDS), adult_width=True, reference=adult)
     if "healthy_mature" in parts:
-        result["healthy_dha_mature"] = healthy(scorer, dha_films(TEST_IDS), adult_width=True, mature=True)
+        result["healthy_dha_mature"] = healthy(scorer, dha_films(TEST_IDS), adult_width=True, mature=True,
+                                               reference=adult)
     if "adult" in parts:
         result["adult_dicom"] = adult_dicom(scorer)
     if "simulated" in parts:
