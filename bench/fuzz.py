@@ -10,7 +10,14 @@ localisation and scoring (rotated, flipped, cropped, padded, shrunk, noisy, gamm
 blocked out, tiled, constant, tiny; wrong spacing, reader landmarks off the film or with NaN, an
 unknown region): a typed error or a result with only finite numbers is promised, and a scored
 hostile film should carry a review reason of its own, beyond the model-wide provenance flags
-(``scored_without_review`` counts those that do not). ``--target landmarks`` mutates a reader's
+(``scored_without_review`` counts those that do not). Every film scored without one is checked
+against its seed film's own result (an oracle: the mutation's geometry is known, so the seed's
+joints can be mapped onto it): it is ``right`` when its region and side are the seed's, its
+confident joints lie within 4 mm of the seed's (90% of them) and its total over the joints both
+score is within 3 points or 25%; ``silent_wrong`` otherwise, or when the film shows no anatomy to
+score (constant, tiny, two hands tiled); ``mirrored_as_other_side`` when a mirrored film (no
+laterality tag) is read as the side it shows; ``unchecked`` for reader landmarks (the reader's
+answer). ``--target landmarks`` mutates a reader's
 labelme landmark file (the top level, shapes, points and sizes replaced by other types, keys dropped,
 coordinates made NaN, huge or negative, bytes flipped) and reads it as `score --landmarks` does;
 one in ten is also scored with a phantom film. Results:
@@ -180,7 +187,7 @@ def mutate_yaml(doc: dict, rng: random.Random) -> tuple[dict, str]:
 
 def _tally(counts: dict[str, int], by_how: dict[str, dict[str, int]], how: str, outcome: str) -> None:
     """Count one attempt's outcome, overall and under its mutation."""
-    counts[outcome] += 1
+    counts[outcome] = counts.get(outcome, 0) + 1
     by_how.setdefault(how, {}).setdefault(outcome, 0)
     by_how[how][outcome] += 1
 
@@ -289,30 +296,62 @@ def _scoring_seeds() -> list[tuple[str, np.ndarray, tuple[float, float] | None]]
     return out
 
 
+def _rotated(px: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
+    """``px`` turned by ``degrees`` about its centre onto a canvas that holds all of it, and the
+    3 x 3 map of (x, y, 1) from the input's pixels to the output's."""
+    from scipy import ndimage
+
+    h, w = px.shape
+    th = np.deg2rad(degrees)
+    r = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    corners = (np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], float) - [(w - 1) / 2, (h - 1) / 2]) @ r.T
+    ow, oh = (int(np.ceil(v)) + 1 for v in corners.max(0) - corners.min(0))
+    c_in, c_out = np.array([(w - 1) / 2, (h - 1) / 2]), np.array([(ow - 1) / 2, (oh - 1) / 2])
+    back = r.T  # output (x, y) -> input (x, y): p = R^T (p' - c_out) + c_in
+    off = c_in - back @ c_out
+    out = ndimage.affine_transform(px, back[::-1, ::-1], offset=off[::-1], output_shape=(oh, ow), order=1, cval=0.0)
+    fwd = np.eye(3)
+    fwd[:2, :2], fwd[:2, 2] = r, c_out - r @ c_in
+    return out, fwd
+
+
+def _shift(dx: float, dy: float, scale: float = 1.0) -> np.ndarray:
+    return np.array([[scale, 0, dx], [0, scale, dy], [0, 0, 1.0]])
+
+
 def mutate_film(pixels: np.ndarray, spacing, rng: random.Random):
     """A film that decodes fine but is hostile to the pipeline: geometry, intensity, spacing and
-    reader landmarks gone wrong. Returns (pixels, spacing, landmarks or None, region or None, how)."""
+    reader landmarks gone wrong. Returns (pixels, spacing, landmarks or None, region or None, how,
+    where): ``where`` is the 3 x 3 map of (x, y, 1) from the seed film's pixels to the hostile
+    film's when the same anatomy is still shown there (geometry, intensity and spacing mutations),
+    None when no answer is known (a constant, tiny or tiled film, reader landmarks)."""
     from scipy import ndimage
 
     px = np.asarray(pixels, np.float32)
     h, w = px.shape
     how = rng.choice(["rotate", "flip", "crop", "pad", "shrink", "noise", "gamma", "invert", "block", "line",
                       "tile", "spacing", "constant", "tiny", "landmarks", "landmarks_outside", "region"])
-    lm, region = None, None
+    lm, region, where = None, None, np.eye(3)
     if how == "rotate":
-        px = ndimage.rotate(px, rng.uniform(0, 360), reshape=True, order=1, cval=0.0)
+        px, where = _rotated(px, rng.uniform(0, 360))
     elif how == "flip":
-        px = px[::-1] if rng.random() < 0.5 else px[:, ::-1]
+        if rng.random() < 0.5:
+            px, where = px[::-1], np.array([[1, 0, 0], [0, -1, h - 1], [0, 0, 1.0]])
+        else:
+            px, where = px[:, ::-1], np.array([[-1, 0, w - 1], [0, 1, 0], [0, 0, 1.0]])
     elif how == "crop":
         y0, x0 = rng.randrange(h // 2), rng.randrange(w // 2)
         px = px[y0:y0 + rng.randrange(8, h - y0 + 1), x0:x0 + rng.randrange(8, w - x0 + 1)]
+        where = _shift(-x0, -y0)
     elif how == "pad":
         k = rng.randrange(1, max(h, w))
         px = np.pad(px, k, constant_values=rng.choice([0.0, 1.0, 0.5]))
+        where = _shift(k, k)
     elif how == "shrink":
         f = rng.uniform(0.05, 0.6)
         px = ndimage.zoom(px, f, order=1)
         spacing = None if spacing is None else (spacing[0] / f, spacing[1] / f)
+        where = np.diag([(px.shape[1] - 1) / (w - 1), (px.shape[0] - 1) / (h - 1), 1.0])
     elif how == "noise":
         px = px + np.random.default_rng(rng.randrange(1 << 30)).normal(0, rng.uniform(0.05, 1.0), px.shape)
     elif how == "gamma":
@@ -328,14 +367,15 @@ def mutate_film(pixels: np.ndarray, spacing, rng: random.Random):
         px[:, rng.randrange(w)] = 1.0
         px[rng.randrange(h), :] = 1.0
     elif how == "tile":
-        px = np.concatenate([px, px[:, ::-1]], axis=1)
+        px, where = np.concatenate([px, px[:, ::-1]], axis=1), None
     elif how == "spacing":
         spacing = rng.choice([None, (0.001, 0.001), (5.0, 5.0), (0.1, 2.0), (rng.uniform(0.02, 1.0),) * 2])
     elif how == "constant":
-        px = np.full_like(px, rng.choice([0.0, 0.5, 1.0]))
+        px, where = np.full_like(px, rng.choice([0.0, 0.5, 1.0])), None
     elif how == "tiny":
-        px = px[:rng.randrange(1, 40), :rng.randrange(1, 40)]
+        px, where = px[:rng.randrange(1, 40), :rng.randrange(1, 40)], None
     elif how in ("landmarks", "landmarks_outside"):
+        where = None
         names = ["mcp2", "mcp3", "pip3", "radcar", "mtp1", "ip", "nosuchsite"]
         big = 10 * max(h, w) if how == "landmarks_outside" else 1
         lm = {n: (rng.uniform(-big, w * big), rng.uniform(-big, h * big)) for n in rng.sample(names, rng.randrange(1, 6))}
@@ -343,7 +383,7 @@ def mutate_film(pixels: np.ndarray, spacing, rng: random.Random):
             lm[rng.choice(names)] = (float("nan"), 3.0)
     elif how == "region":
         region = rng.choice(["LH", "RH", "LF", "RF", "XX", "lh"])
-    return np.ascontiguousarray(np.clip(px, 0.0, 1.0), np.float32), spacing, lm, region, how
+    return np.ascontiguousarray(np.clip(px, 0.0, 1.0), np.float32), spacing, lm, region, how, where
 
 
 def _film_reasons(flags) -> list:
@@ -355,6 +395,60 @@ def _film_reasons(flags) -> list:
                   FlagKind.SCORER_NEVER_SAW_REAL_FOOT, FlagKind.SCORER_REAL_FILMS_SIMULATED_DISEASE,
                   FlagKind.SMALL_CALIBRATION}
     return [f for f in parse_known(flags) if not f.kind.informational and f.kind not in model_wide]
+
+
+# Tolerances of the answer a hostile film should still get when it shows the seed's anatomy: every
+# confident joint within JOINT_MM of where the seed's joint lands, the total within TOTAL_POINTS or
+# TOTAL_FRACTION of the seed's (over the joints both score).
+JOINT_MM, JOINT_SHARE, TOTAL_POINTS, TOTAL_FRACTION = 4.0, 0.9, 3.0, 0.25
+
+
+def _side_mirrored(region: str) -> str:
+    return {"L": "R", "R": "L"}[region[0]] + region[1:]
+
+
+def oracle(ref, res, where: np.ndarray | None, how: str) -> tuple[str, str]:
+    """What a result scored without a review reason of its own is, against the seed film's own
+    result ``ref`` mapped by ``where``: 'right', 'silent_wrong' (another region or side, joints off
+    their anatomy, or another total), 'mirrored_as_other_side' (a film mirrored without a laterality
+    tag read as the side it shows: no pixel can tell, see the closing note of #18), or 'unchecked'
+    (reader landmarks given: the reader's answer); and why."""
+    if how in ("landmarks", "landmarks_outside"):
+        return "unchecked", "reader landmarks"
+    if where is None:  # a constant, tiny or tiled (two hands) film has no right score: refuse or flag
+        return "silent_wrong", "no anatomy to score"
+    from sharpscore import schema
+
+    if schema.region_kind(res.region) != schema.region_kind(ref.region):
+        return "silent_wrong", f"read as {res.region}"
+    mirrored = np.linalg.det(where[:2, :2]) < 0
+    side_ok = res.region == ref.region
+    sp = float(np.mean(res.spacing_mm))
+    near, common = 0, []
+    h, w = res.radiograph.pixels.shape
+    for site, p in res.landmarks.items():
+        if site not in ref.landmarks or (len(p) > 2 and p[2] is not None and p[2] < 0.3):
+            continue
+        q = where @ np.array([ref.landmarks[site][0], ref.landmarks[site][1], 1.0])
+        if not (0 <= q[0] < w and 0 <= q[1] < h):
+            return "silent_wrong", f"{site} located outside the film's view of it"
+        near += float(np.hypot(p[0] - q[0], p[1] - q[1])) * sp <= JOINT_MM
+        common.append(site)
+    if common and near < JOINT_SHARE * len(common):
+        return "silent_wrong", f"{len(common) - near} of {len(common)} joints over {JOINT_MM:g} mm off"
+    both = set(common) | {j.site for j in res.joints if j.site in ref.landmarks}
+
+    def total(r) -> float:
+        return sum(v for j in r.joints if j.site in both for v in (j.erosion, j.jsn) if v is not None)
+
+    t_ref, t = total(ref), total(res)
+    if abs(t - t_ref) > max(TOTAL_POINTS, TOTAL_FRACTION * t_ref):
+        return "silent_wrong", f"total {t:.1f} for {t_ref:.1f}"
+    if not side_ok:
+        if mirrored and res.region == _side_mirrored(ref.region):
+            return "mirrored_as_other_side", f"read as {res.region}"
+        return "silent_wrong", f"read as {res.region}"
+    return "right", ""
 
 
 def fuzz_scoring(a, rng: random.Random, tmp: Path) -> dict:  # noqa: ARG001
@@ -372,10 +466,14 @@ def fuzz_scoring(a, rng: random.Random, tmp: Path) -> dict:  # noqa: ARG001
               "non_finite_result": 0, "hang": 0}
     by_how: dict[str, dict[str, int]] = {}
     examples: dict[str, list[str]] = {}
+    # every film scored without a review reason is checked against its seed's own answer (oracle)
+    refs = {name: scorer.score(sharpscore.load_radiograph(pixels, spacing_mm=spacing)) for name, pixels, spacing in pool}
+    verdicts: dict[str, int] = {}
+    verdict_by_how: dict[str, dict[str, int]] = {}
     attempts, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < a.seconds:
         name, pixels, spacing = rng.choice(pool)
-        px, sp, lm, region, how = mutate_film(pixels, spacing, rng)
+        px, sp, lm, region, how, where = mutate_film(pixels, spacing, rng)
         attempts += 1
         signal.alarm(60)
         outcome = "scored"
@@ -389,6 +487,10 @@ def fuzz_scoring(a, rng: random.Random, tmp: Path) -> dict:  # noqa: ARG001
                 examples.setdefault(outcome, []).append(f"{name} {how}")
             elif not _film_reasons(res.flags):
                 outcome = "scored_without_review"
+                verdict, why = oracle(refs[name], res, where, how)
+                _tally(verdicts, verdict_by_how, how, verdict)
+                if verdict == "silent_wrong" and len(examples.setdefault("silent_wrong", [])) < 12:
+                    examples["silent_wrong"].append(f"{name} {how}: {why}")
         except SharpScoreError:
             outcome = "typed_error"
         except _Hang:
@@ -400,8 +502,12 @@ def fuzz_scoring(a, rng: random.Random, tmp: Path) -> dict:  # noqa: ARG001
         finally:
             signal.alarm(0)
         _tally(counts, by_how, how, outcome)
-    return {"attempts": attempts, "outcomes": counts, "by_mutation": by_how, "examples": examples,
-            "seed_films": [n for n, _, _ in pool]}
+    return {"attempts": attempts, "outcomes": counts, "by_mutation": by_how,
+            "scored_without_review_checked": {"verdicts": verdicts, "by_mutation": verdict_by_how,
+                                              "tolerances": {"joint_mm": JOINT_MM, "joint_share": JOINT_SHARE,
+                                                             "total_points": TOTAL_POINTS,
+                                                             "total_fraction": TOTAL_FRACTION}},
+            "examples": examples, "seed_films": [n for n, _, _ in pool]}
 
 
 _GARBAGE = [None, "", "x", -1, 0, 1e308, float("nan"), float("inf"), [], {}, [1], [[1]], [[1, 2, 3]], "[1,2]", True]

@@ -242,7 +242,7 @@ def provenance_flags(joint_model, region: str, policy: ReviewPolicy | None = Non
     - ``scorer_never_saw_real_<kind>``: real films of other kinds only, e.g. feet (review);
     - ``scorer_real_films_simulated_disease``: real films of this kind, healthy with disease drawn in
       (review: grades not yet checked against readers on real RA films, and a healthy real adult
-      hand still scores about 12.6; see the model card);
+      hand still scores about 8.9; see the model card);
     - nothing: a cohort scored by readers;
 
     and ``small_calibration:<n>`` when its calibration was fitted on fewer than
