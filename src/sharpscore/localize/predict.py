@@ -112,15 +112,18 @@ class Localizer:
         refusals), :meth:`spacing_stage` (pixel size, estimated from anatomy when unknown),
         :meth:`fine_stage` (wrist seeds, fine crops, collisions), the real-anatomy shape pass, the
         polarity check, confidence flags and the side. A film refused as it is is tried again turned
-        by 180, 90 and 270 degrees (:data:`ROTATIONS`); found so, the landmarks are given back in the
-        film's own pixels and it is flagged ``film_rotated:<degrees>`` (informational)."""
+        by 180, 90 and 270 degrees (:data:`ROTATIONS`), and a film whose digits then point more than
+        :data:`STRAIGHTEN_DEG` from up is located again turned upright (:meth:`_straightened`); found
+        so, the landmarks are given back in the film's own pixels and it is flagged
+        ``film_rotated:<degrees>`` (informational)."""
         from .._threads import adapt_threads
 
         if self.device.type == "cpu":
             adapt_threads()  # the cores other processes leave free: oversubscribed threads wait on each other
         _check_size(rg)
         try:
-            return self._predict_upright(rg, refine=refine, pyramid=pyramid, _polarity=_polarity)
+            found = self._predict_upright(rg, refine=refine, pyramid=pyramid, _polarity=_polarity)
+            residual = digit_tilt(found)
         except (NotHandOrFootError, InvertedImageError) as first:
             if not _polarity:
                 raise
@@ -131,8 +134,37 @@ class Localizer:
                     found = self._predict_upright(turned, refine=refine, pyramid=None, _polarity=True)
                 except (NotHandOrFootError, InvertedImageError, MultipleRegionsError):
                     continue
-                return _turned_back(found, rg, k)
-            raise first
+                residual = digit_tilt(found)  # on the turned film
+                found = _turned_back(found, rg, k)
+                break
+            else:
+                raise first
+        if not _polarity or residual is None or abs(residual) <= STRAIGHTEN_DEG:
+            return found
+        return self._straightened(rg, found, refine=refine)
+
+    def _straightened(self, rg: Radiograph, found: JointLocations, *, refine: bool) -> JointLocations:
+        """``found`` again on the film turned so that its digits point up (they point more than
+        :data:`STRAIGHTEN_DEG` away from it, upright or after a quarter turn: the networks learned
+        films within about 15 degrees of upright): kept when the digits then point nearer up."""
+        tilt = digit_tilt(found)
+        sp = rg.spacing_mm
+        if tilt is None or (sp is not None and abs(sp[0] - sp[1]) > 1e-3 * max(sp)):
+            return found
+        turned, fwd = _tilted(rg, tilt)
+        try:
+            again = self._predict_upright(turned, refine=refine, pyramid=None, _polarity=True)
+        except (NotHandOrFootError, InvertedImageError, MultipleRegionsError):
+            return found
+        residual = digit_tilt(again)
+        if residual is None or abs(residual) > STRAIGHTEN_DEG or schema.region_kind(again.region) != found.kind:
+            return found
+        back = np.linalg.inv(fwd)
+        landmarks = {n: (*(back @ np.array([p[0], p[1], 1.0]))[:2].tolist(), p[2]) for n, p in again.landmarks.items()}
+        # degrees the film was turned counter-clockwise to be read, as for the quarter turns
+        flags = [f for f in again.flags if f.kind != FlagKind.FILM_ROTATED] + \
+            [ReviewFlag(FlagKind.FILM_ROTATED, None, int(round(tilt)) % 360)]
+        return dataclasses.replace(again, landmarks=landmarks, flags=flags, radiograph=rg)
 
     def _predict_upright(self, rg: Radiograph, *, refine: bool, pyramid: ImagePyramid | None,
                          _polarity: bool) -> JointLocations:
@@ -518,6 +550,56 @@ def _check_size(rg: Radiograph) -> None:
 
 # quarter turns (numpy.rot90, counter-clockwise) a refused film is tried again at, most likely first
 ROTATIONS: tuple[int, ...] = (2, 1, 3)
+# A film whose digits point more than this many degrees from up is located again turned upright.
+STRAIGHTEN_DEG = 25.0
+
+
+def digit_tilt(found: JointLocations, min_confidence: float = 0.5) -> float | None:
+    """How many degrees the located hand points away from up on its film (positive: turned
+    clockwise), from the third to fifth metacarpals (base -> head; the fingers deviate in RA, the
+    metacarpals hardly), confident joints only; None for a foot (the hallux alone, often in valgus,
+    does not give the axis) or when fewer than two metacarpals are confident."""
+    if found.kind != "hand":
+        return None
+    pairs = [("cmc3", "mcp3"), ("cmc4", "mcp4"), ("cmc5", "mcp5")]
+    lm = found.landmarks
+    vecs = []
+    for a, b in pairs:
+        if a in lm and b in lm and min(lm[a][2], lm[b][2]) >= min_confidence:
+            v = np.array(lm[b][:2], float) - np.array(lm[a][:2], float)
+            if np.linalg.norm(v) > 0:
+                vecs.append(v / np.linalg.norm(v))
+    if len(vecs) < 2:
+        return None
+    d = np.mean(vecs, axis=0)
+    return float(np.degrees(np.arctan2(d[0], -d[1])))
+
+
+def _tilted(rg: Radiograph, degrees: float) -> tuple[Radiograph, np.ndarray]:
+    """The film turned by ``degrees`` counter-clockwise as seen (undoing a clockwise tilt) onto a
+    canvas that holds all of it, and the 3 x 3 map of (x, y, 1) from its pixels to the turned
+    film's. Isotropic pixels only."""
+    from scipy import ndimage
+
+    h, w = rg.pixels.shape[:2]
+    th = np.deg2rad(-degrees)
+    r = np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]])
+    corners = (np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], float) - [(w - 1) / 2, (h - 1) / 2]) @ r.T
+    ow, oh = (int(np.ceil(v)) + 1 for v in corners.max(0) - corners.min(0))
+    c_in, c_out = np.array([(w - 1) / 2, (h - 1) / 2]), np.array([(ow - 1) / 2, (oh - 1) / 2])
+    inv = r.T  # turned (x, y) -> film (x, y)
+    off = c_in - inv @ c_out
+
+    def turn(a: np.ndarray, order: int) -> np.ndarray:
+        return ndimage.affine_transform(a, inv[::-1, ::-1], offset=off[::-1], output_shape=(oh, ow), order=order,
+                                        cval=0.0)
+
+    marks = getattr(rg, "marks", None)
+    turned = dataclasses.replace(rg, pixels=turn(np.asarray(rg.pixels, np.float32), 1),
+                                 marks=None if marks is None else turn(np.asarray(marks), 0))
+    fwd = np.eye(3)
+    fwd[:2, :2], fwd[:2, 2] = r, c_out - r @ c_in
+    return turned, fwd
 
 
 def _rotated(rg: Radiograph, k: int) -> Radiograph:
