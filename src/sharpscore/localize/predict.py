@@ -112,8 +112,8 @@ class Localizer:
         refusals), :meth:`spacing_stage` (pixel size, estimated from anatomy when unknown),
         :meth:`fine_stage` (wrist seeds, fine crops, collisions), the real-anatomy shape pass, the
         polarity check, confidence flags and the side. A film refused as it is is tried again turned
-        by 180, 90 and 270 degrees (:data:`ROTATIONS`), and a film whose digits then point more than
-        :data:`STRAIGHTEN_DEG` from up is located again turned upright (:meth:`_straightened`); found
+        by 180, 90 and 270 degrees (:data:`ROTATIONS`), and a hand whose metacarpals then point more
+        than :data:`STRAIGHTEN_DEG` from up is located again turned upright (:meth:`_straightened`); found
         so, the landmarks are given back in the film's own pixels and it is flagged
         ``film_rotated:<degrees>`` (informational)."""
         from .._threads import adapt_threads
@@ -144,9 +144,9 @@ class Localizer:
         return self._straightened(rg, found, refine=refine)
 
     def _straightened(self, rg: Radiograph, found: JointLocations, *, refine: bool) -> JointLocations:
-        """``found`` again on the film turned so that its digits point up (they point more than
+        """``found`` again on the film turned so that its metacarpals point up (they point more than
         :data:`STRAIGHTEN_DEG` away from it, upright or after a quarter turn: the networks learned
-        films within about 15 degrees of upright): kept when the digits then point nearer up."""
+        films within about 15 degrees of upright): kept when they then point within it."""
         tilt = digit_tilt(found)
         sp = rg.spacing_mm
         if tilt is None or (sp is not None and abs(sp[0] - sp[1]) > 1e-3 * max(sp)):
@@ -550,7 +550,7 @@ def _check_size(rg: Radiograph) -> None:
 
 # quarter turns (numpy.rot90, counter-clockwise) a refused film is tried again at, most likely first
 ROTATIONS: tuple[int, ...] = (2, 1, 3)
-# A film whose digits point more than this many degrees from up is located again turned upright.
+# A hand whose metacarpals point more than this many degrees from up is located again turned upright.
 STRAIGHTEN_DEG = 25.0
 
 
@@ -596,7 +596,7 @@ def _tilted(rg: Radiograph, degrees: float) -> tuple[Radiograph, np.ndarray]:
 
     marks = getattr(rg, "marks", None)
     turned = dataclasses.replace(rg, pixels=turn(np.asarray(rg.pixels, np.float32), 1),
-                                 marks=None if marks is None else turn(np.asarray(marks), 0))
+                                 marks=None if marks is None else turn(np.asarray(marks, np.float32), 0) > 0.5)
     fwd = np.eye(3)
     fwd[:2, :2], fwd[:2, 2] = r, c_out - r @ c_in
     return turned, fwd
