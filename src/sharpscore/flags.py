@@ -45,6 +45,8 @@ class FlagKind(enum.StrEnum):
     REGION_CONFLICTS_WITH_FILE_NAME = "region_conflicts_with_file_name"
     LOCALIZER_REFUSED_FILM = "localizer_refused_film"
     FILM_ROTATED = "film_rotated"
+    NOT_IN_VIEW = "not_in_view"
+    FINGER_IDENTITY_UNCERTAIN = "finger_identity_uncertain"
     # the scorer and the review rules (sharpscore.api.review)
     WIDE_PREDICTION_SET = "wide_prediction_set"
     WIDE_TOTAL_INTERVAL = "wide_total_interval"

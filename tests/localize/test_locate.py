@@ -238,3 +238,31 @@ def test_a_film_turned_between_quarter_turns_is_read_straightened(degrees):
     for name in ("mcp2", "mcp3", "mcp4", "mcp5", "pip2", "pip3", "pip4", "pip5"):
         expected = r @ (np.array(upright.landmarks[name][:2]) - c_in) + c_out
         assert np.hypot(*(np.array(found.landmarks[name][:2]) - expected)) * 0.15 < 1.5, name
+
+
+def _thumb_cut_off(region: str, seed: int):
+    """A phantom hand on a film that ends between the thumb and the index finger: the pixels, the
+    true landmarks in the cut film's pixels, and the names of those more than 2 mm beyond its edge."""
+    img = render(region, {}, seed=seed, spacing_mm=0.15)
+    lm, full = img.landmarks, np.asarray(img.radiograph.pixels)
+    c = int((lm["ip"][0] + lm["mcp2"][0]) / 2)
+    left = lm["ip"][0] < lm["mcp2"][0]
+    px, dx = (full[:, c:], c) if left else (full[:, :c], 0)
+    beyond = {k for k, (x, _) in lm.items() if (x < c - 2 / 0.15 if left else x > c + 2 / 0.15)}
+    return px.copy(), {k: (x - dx, y) for k, (x, y) in lm.items()}, beyond
+
+
+@pytest.mark.parametrize("region", ["LH", "RH"])
+def test_a_hand_cut_short_is_located_where_it_shows_and_the_rest_is_not_in_view(region):
+    # The shipped localiser reads a film cut at its edge (here the thumb cut off) as the hand it is;
+    # a film showing far less (a few digits, no wrist) is beyond it: see docs/localize.md.
+    px, lm, beyond = _thumb_cut_off(region, 4245)
+    loc = locate_joints(sharpscore.load_radiograph(px, spacing_mm=0.15))
+    assert loc.region == region
+    assert beyond and beyond <= set(loc.not_in_view)  # not a guess: said
+    assert not set(loc.not_in_view) & set(loc.landmarks)
+    assert all(f"not_in_view:{k}" in loc.flags for k in loc.not_in_view)
+    shown = {k: v for k, v in lm.items() if k not in beyond and k in loc.landmarks}
+    assert len(shown) == len(lm) - len(beyond)
+    assert np.mean(_errors_mm(loc, shown, 0.15) < 2) > 0.95
+

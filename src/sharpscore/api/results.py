@@ -60,6 +60,7 @@ class RadiographScore(RegionScores, _Totals):
     source: str = "<array>"
     spacing_mm: tuple[float, float] | None = None
     spacing_source: str | None = None
+    not_in_view: list[str] = field(default_factory=list)
     model: dict[str, str] = field(default_factory=dict)
     explanations: dict[str, np.ndarray] | None = field(default=None, repr=False)
     explanation_method: str | None = None  # 'occlusion' (signed, [-1, 1]) or 'gradcam' ([0, 1])
@@ -87,7 +88,8 @@ class RadiographScore(RegionScores, _Totals):
             "source": self.source, "region": self.region,
             "erosion": _round(self.erosion), "jsn": _round(self.jsn), "total": _round(self.total),
             "intervals": {k: [_round(a, 3), _round(b, 3)] for k, (a, b) in self.intervals.items()},
-            "coverage": self.coverage, "missing": list(self.missing), "needs_review": self.needs_review,
+            "coverage": self.coverage, "missing": list(self.missing), "not_in_view": list(self.not_in_view),
+            "needs_review": self.needs_review,
             "flags": list(self.flags),
             "spacing_mm": list(self.spacing_mm) if self.spacing_mm else None, "spacing_source": self.spacing_source,
             "landmarks": {k: [round(v[0], 2), round(v[1], 2), round(v[2], 3)] for k, v in self.landmarks.items()},

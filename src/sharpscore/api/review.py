@@ -105,8 +105,10 @@ def review_flags(rg, location, region_scores, policy: ReviewPolicy | None = None
             s = getattr(j, f"{measure}_set")
             if s is not None and len(s) >= policy.max_set_size:
                 flags.append(ReviewFlag(FlagKind.WIDE_PREDICTION_SET, j.site, measure))
+    hidden = set(getattr(location, "not_in_view", ()))  # flagged not_in_view by the localiser
     for site in region_scores.missing:
-        flags.append(ReviewFlag(FlagKind.NOT_SCORED, site))
+        if site not in hidden:
+            flags.append(ReviewFlag(FlagKind.NOT_SCORED, site))
     lo, hi = region_scores.intervals.get("total", (0.0, 0.0))
     if hi - lo > policy.max_interval_fraction * schema.region_max(region_scores.region):
         flags.append(ReviewFlag(FlagKind.WIDE_TOTAL_INTERVAL, None, f"{lo:.0f}-{hi:.0f}"))

@@ -24,6 +24,7 @@ from .model import LocalizerNet, LocalizerSpec
 from .polarity import looks_inverted, polarity
 from .shape_check import ShapeCheck, check_shape
 from .template import ANCHORS, WRIST, fit_template, wrist_from_fingers
+from .view import FieldOfView, field_of_view
 from .wrist_template import BASE_GATE_MM, SITES as WRIST_SITES, predict_wrist
 
 __all__ = ["JointLocations", "Localizer", "shrink", "scale_matrix"]
@@ -58,6 +59,8 @@ class JointLocations:
     estimated; ``flags``: reasons for caution (e.g. ``'spacing_estimated'``,
     ``'low_confidence:mcp5'``, ``'laterality_conflicts_with_tag'``). ``evidence``: median heatmap
     peak of the hand and of the foot joints (how much the film looks like either).
+    ``not_in_view``: sites the film does not show (cut off, or behind the collimation); they have
+    no landmark and are flagged ``not_in_view:<site>``.
     """
 
     region: str
@@ -67,6 +70,7 @@ class JointLocations:
     spacing_source: str | None
     flags: list[ReviewFlag] = field(default_factory=list)
     radiograph: Radiograph | None = field(default=None, repr=False)
+    not_in_view: list[str] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
@@ -82,7 +86,7 @@ class JointLocations:
         return {"region": self.region, "landmarks": {k: list(v) for k, v in self.landmarks.items()},
                 "landmarks_mm": {k: list(v) for k, v in (self.landmarks_mm or {}).items()} or None,
                 "spacing_mm": list(self.spacing_mm) if self.spacing_mm else None, "spacing_source": self.spacing_source,
-                "evidence": self.evidence, "flags": list(self.flags)}
+                "evidence": self.evidence, "not_in_view": list(self.not_in_view), "flags": list(self.flags)}
 
     def save_overlay(self, path: str | Path) -> Path:
         """PNG of the radiograph with every landmark, coloured by confidence."""
@@ -172,18 +176,27 @@ class Localizer:
         kind, coarse, evidence = self.coarse_stage(img, rg)
         flags: list[ReviewFlag] = []
         spacing, spacing_source = self.spacing_stage(rg, coarse, kind, flags)
-        landmarks, shape = coarse, None
+        landmarks, shape, hidden = coarse, None, []
         if spacing is not None:
+            view = field_of_view(rg.pixels)
             landmarks = self.fine_stage(img, spacing, coarse, kind, refine=refine, flags=flags)
             landmarks, shape = self._shape_pass(img, spacing, landmarks, kind, flags, refine=refine)
+            hidden, landmarks = not_in_view(view, landmarks, spacing, kind)
+            flags.extend(ReviewFlag(FlagKind.NOT_IN_VIEW, n) for n in hidden)
+            if hidden and kind == "hand" and not _thumb_found(landmarks):
+                # Without the thumb, three parallel fingers look alike (the little, ring and middle
+                # fingers of a left hand mirror the index, middle and ring fingers of a right one):
+                # a localiser trained on such views still numbered them the other way round
+                # (docs/img/partial-stage4_adult-gout-L-PA.png, docs/localize.md).
+                flags.append(ReviewFlag(FlagKind.FINGER_IDENTITY_UNCERTAIN))
             if _polarity:
                 self._check_polarity(rg, landmarks, spacing, kind, refine)
         for name, (_, _, c) in landmarks.items():
             if c < LOW_CONFIDENCE:
                 flags.append(ReviewFlag(FlagKind.LOW_CONFIDENCE, name))
         region = self._side(kind, landmarks, rg, flags, shape)
-        return JointLocations(region=region, landmarks=landmarks, evidence=evidence,
-                              spacing_mm=spacing, spacing_source=spacing_source, flags=flags, radiograph=rg)
+        return JointLocations(region=region, landmarks=landmarks, evidence=evidence, spacing_mm=spacing,
+                              spacing_source=spacing_source, flags=flags, radiograph=rg, not_in_view=hidden)
 
     @torch.inference_mode()
     def coarse_stage(self, img: ImagePyramid, rg: Radiograph) -> tuple[str, dict, dict[str, float]]:
@@ -468,6 +481,59 @@ def _network_wrist_coherent(landmarks: dict, spacing) -> bool:
 
 
 COHERENT_MM = (3.0, 4.0)
+
+# A site found within this distance of the exposed field's edge (or beyond it), or unsure and put
+# there by the joints in view, is not in view: its scoring crop would be cut by the edge.
+VIEW_EDGE_MM = 2.0
+IN_VIEW_CONFIDENCE = 0.5  # joints found at least this surely place the others
+
+
+def expected_positions(landmarks: dict, spacing, kind: str, min_confidence: float = IN_VIEW_CONFIDENCE) \
+        -> dict[str, tuple[float, float]]:
+    """Where the confidently found joints put every other site (pixels): the hand template fitted
+    by a similarity transform (outliers trimmed), or for a foot the real-anatomy shape model; empty
+    with fewer than :data:`~.shape_check.MIN_POINTS` confident joints."""
+    from .shape_check import MIN_POINTS
+
+    sure = {n: v for n, v in landmarks.items() if v[2] >= min_confidence}
+    if kind == "hand":
+        use = {n: v for n, v in sure.items() if n in ANCHORS or n in WRIST or n.startswith("dip")}
+        if len(use) < MIN_POINTS:
+            return {}
+        pred, _ = fit_template(use, spacing, trim_mm=4.0)
+        return pred
+    shape = check_shape({n: to_mm(v[:2], spacing) for n, v in sure.items()}, kind)
+    if shape is None or not shape.consistent:
+        return {}
+    return {n: tuple(float(c) for c in to_px(p, spacing)) for n, p in shape.predicted.items()}
+
+
+def not_in_view(view: FieldOfView, landmarks: dict, spacing, kind: str) -> tuple[list[str], dict]:
+    """The sites of ``landmarks`` the film does not show, and the landmarks to keep. A site is not in
+    view when it is found beyond (or within :data:`VIEW_EDGE_MM` of) the exposed field's edge, or
+    found unsure (below :data:`LOW_CONFIDENCE`) where the joints in view put it beyond it. A site
+    found beyond the edge that the joints in view put well inside it (a missing or hidden digit, not
+    a cut film) is kept where they put it, unsure."""
+    edge = VIEW_EDGE_MM / min(as_spacing(spacing))
+    inside = {n: v for n, v in landmarks.items() if view.depth_px(v[:2]) > edge}
+    expected = expected_positions(inside, spacing, kind)
+    out, kept = [], dict(landmarks)
+    for n, (x, y, c) in landmarks.items():
+        shown = n in expected and view.depth_px(expected[n]) > edge
+        if n not in inside:
+            if shown:
+                kept[n] = (*expected[n], min(c, 0.1))
+            else:
+                out.append(n)
+        elif c < LOW_CONFIDENCE and n in expected and not shown:
+            out.append(n)
+    return out, {n: v for n, v in kept.items() if n not in out}
+
+
+def _thumb_found(landmarks: dict) -> bool:
+    """Whether the thumb's MCP and IP were both found surely (they fix which finger is which)."""
+    return all(n in landmarks and landmarks[n][2] >= IN_VIEW_CONFIDENCE for n in ("mcp1", "ip"))
+
 
 _DIGIT_JOINTS = ("ip", "pip", "dip", "mcp", "mtp")
 COLLISION_MM = 4.0  # distinct finger/toe joints of an adult are never this close

@@ -42,6 +42,9 @@ class LocalizerAugment(ConfigModel):
     fine_per_image: int = 8
     wrist_per_image: int = 4  # wider wrist crops per hand (models with ``wrist_fine_size``)
     wrist_jitter_mm: float = 4.0  # wrist seeds from the template are off by a few mm
+    # share of hand/foot films shown as a partial view (.partial_view: cropped, collimated; joints
+    # out of view silent)
+    partial: float = 0.0
 
 
 class LocalizerDataset(Dataset):
@@ -86,9 +89,13 @@ class LocalizerDataset(Dataset):
         spec, a = self.spec, self.augment
         rng = np.random.default_rng([self.seed, self.epoch, index])
         item = self.items[index]
-        img = torch.from_numpy(item.pixels).float() / 255.0
         region = item.region
         kind = schema.region_kind(region) if region in schema.REGIONS else None
+        pixels, landmarks, unsure = item.pixels, item.landmarks, set()
+        if a and kind and landmarks and a.partial > 0 and rng.random() < a.partial:
+            pixels, landmarks, unsure = _partial(item, kind, rng)
+        img = torch.from_numpy(np.asarray(pixels, np.float32))
+        img = img / 255.0 if pixels.dtype == np.uint8 else img
         # ---- coarse: same shrink + letterbox as inference, plus augmentation
         f = max(1.0, max(img.shape) / (1.5 * spec.coarse_size))
         small = shrink(img, f)
@@ -107,9 +114,13 @@ class LocalizerDataset(Dataset):
             names = [n for n in schema.landmarks(kind)]
             idx = [channel_index(kind, n) for n in names]
             mask[idx] = 0.0
-            have = [(n, i) for n, i in zip(names, idx) if item.landmarks and n in item.landmarks]
+            if item.landmarks and landmarks is not item.landmarks:
+                # a partial view: the joints it hides are taught silent, those on its border not at all
+                mask[[channel_index(kind, n) for n in names if n in item.landmarks and n not in landmarks
+                      and n not in unsure]] = 1.0
+            have = [(n, i) for n, i in zip(names, idx) if landmarks and n in landmarks]
             if have:
-                pts = warp_points(np.array([item.landmarks[n] for n, _ in have]), to_cache)
+                pts = warp_points(np.array([landmarks[n] for n, _ in have]), to_cache)
                 inside = (pts >= 0).all(1) & (pts < spec.coarse_size - 1).all(1)
                 if inside.any():
                     hm = self.coarse_heatmap(pts[inside][:, ::-1].copy())
@@ -117,20 +128,21 @@ class LocalizerDataset(Dataset):
                         target[i] = h
                         mask[i] = 1.0
         # ---- fine crops around (jittered) landmarks at fine_mm_per_px
-        present = [n for n in (item.landmarks or {}) if kind and n in schema.landmarks(kind)]
+        present = [n for n in (landmarks or {}) if kind and n in schema.landmarks(kind)]
         out = {"coarse": coarse, "coarse_target": torch.from_numpy(target), "coarse_mask": torch.from_numpy(mask)}
-        out.update(self._fine_crops(img, item, kind, present, a.fine_per_image if a else 8, spec.fine_size,
-                                    a.fine_jitter_mm if a else 0.0, rng))
+        out.update(self._fine_crops(img, landmarks, item.mm_per_px, kind, present, a.fine_per_image if a else 8,
+                                    spec.fine_size, a.fine_jitter_mm if a else 0.0, rng))
         if spec.wrist_fine_size:
             # Wider crops of the wrist sites (hands only): the same fine network learns their context.
             wrist = [n for n in present if kind == "hand" and n in WRIST]
             out.update({f"wrist_{k}": v for k, v in self._fine_crops(
-                img, item, kind, wrist, a.wrist_per_image if a else 0, spec.wrist_fine_size,
+                img, landmarks, item.mm_per_px, kind, wrist, a.wrist_per_image if a else 0, spec.wrist_fine_size,
                 a.wrist_jitter_mm if a else 0.0, rng).items()})
         return out
 
-    def _fine_crops(self, img: torch.Tensor, item, kind: str | None, names: list[str], k: int, s: int,
-                    jitter_mm: float, rng: np.random.Generator) -> dict[str, torch.Tensor]:
+    def _fine_crops(self, img: torch.Tensor, landmarks: dict | None, mm_per_px: float, kind: str | None,
+                    names: list[str], k: int, s: int, jitter_mm: float,
+                    rng: np.random.Generator) -> dict[str, torch.Tensor]:
         """``k`` crops of ``s`` px at fine_mm_per_px around jittered landmarks drawn from ``names``
         (all marked invalid when ``names`` is empty)."""
         a, spec = self.augment, self.spec
@@ -143,12 +155,12 @@ class LocalizerDataset(Dataset):
             heatmap = self.fine_heatmap if s == spec.fine_size else self.wrist_heatmap
             mats = []
             for j, n in enumerate(chosen):
-                jitter = rng.normal(0, jitter_mm / item.mm_per_px, 2)
-                centre = np.asarray(item.landmarks[n]) + jitter
-                mats.append(crop_matrix(centre, s, (item.mm_per_px,) * 2, spec.fine_mm_per_px,
+                jitter = rng.normal(0, jitter_mm / mm_per_px, 2)
+                centre = np.asarray(landmarks[n]) + jitter
+                mats.append(crop_matrix(centre, s, (mm_per_px,) * 2, spec.fine_mm_per_px,
                                         rotate_deg=float(rng.uniform(-a.fine_rotate_deg, a.fine_rotate_deg)) if a else 0.0,
                                         scale=float(rng.uniform(*a.fine_scale)) if a else 1.0))
-                p = warp_points(np.array([item.landmarks[n]]), mats[-1])[0]
+                p = warp_points(np.array([landmarks[n]]), mats[-1])[0]
                 if 0 <= p[0] < s - 1 and 0 <= p[1] < s - 1:
                     fine_target[j] = np.asarray(heatmap(p[None, ::-1].copy()))[0]
                 fine_chan[j] = channel_index(kind, n)
@@ -156,6 +168,26 @@ class LocalizerDataset(Dataset):
             fine = self._intensity(warp(img, np.stack(mats), s), rng)
         return {"fine": fine, "fine_target": torch.from_numpy(fine_target), "fine_chan": torch.from_numpy(fine_chan),
                 "fine_valid": torch.from_numpy(fine_valid)}
+
+
+def _partial(item, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, dict | None, set[str]]:
+    """``item`` seen through a random partial view (:func:`.partial_view.random_view`): its pixels
+    (float in [0, 1]), the landmarks well inside the view (view pixels), and the names of those on
+    its border. The item as it is when no view can be drawn."""
+    from .partial_view import EDGE_MM, random_view
+
+    ours = {n: p for n, p in item.landmarks.items() if n in schema.landmarks(kind)}
+    view = random_view(item.pixels.shape, ours, item.mm_per_px, rng)
+    if view is None:
+        return item.pixels, item.landmarks, set()
+    x0, y0 = view.box[:2]
+    names = list(ours)
+    local = np.array([ours[n] for n in names], float) - [x0, y0]
+    depth = view.depth_px(local)
+    edge = EDGE_MM / item.mm_per_px
+    kept = {n: tuple(p) for n, p, d in zip(names, local, depth) if d > edge}
+    unsure = {n for n, d in zip(names, depth) if -edge <= d <= edge}
+    return view.apply(item.pixels.astype(np.float32) / 255.0), kept, unsure
 
 
 def _heatmap_loss(out: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, sigma: float) -> torch.Tensor:
