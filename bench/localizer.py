@@ -58,6 +58,7 @@ def dha(loc, shared: Path) -> dict:
     errors, finger, regions, conf = [], [], [], []
     wrist: dict[str, list[float]] = {k: [] for k in WRIST_SITES}
     from_anatomy: list[bool] = []
+    not_in_view = 0
     for image_id, pts in sorted(table.items()):
         rg = sharpscore.load_radiograph(shared / "dha-hands" / "images" / f"{image_id}.jpg", spacing_mm=DHA_SPACING)
         try:
@@ -67,15 +68,19 @@ def dha(loc, shared: Path) -> dict:
             continue
         regions.append(pred.region)
         from_anatomy.append(any(f.kind == "wrist_from_anatomy" for f in pred.flags))
+        not_in_view += len(pred.not_in_view)
         for name, (x, y) in pts.items():
-            e = float(np.hypot(pred.landmarks[name][0] - x, pred.landmarks[name][1] - y) * DHA_SPACING)
+            # a site reported not in view (the film ends there) counts as a miss: no position given
+            p = pred.landmarks.get(name, (np.inf, np.inf, 0.0))
+            e = float(np.hypot(p[0] - x, p[1] - y) * DHA_SPACING)
             errors.append(e)
-            conf.append(pred.landmarks[name][2])
+            conf.append(p[2])
             if _is_finger(name):
                 finger.append(e)
         truth = derived_sites(derived[image_id])
         for name in WRIST_SITES:
-            wrist[name].append(float(np.linalg.norm(np.array(pred.landmarks[name][:2]) * DHA_SPACING - truth[name])))
+            p = pred.landmarks.get(name, (np.inf, np.inf, 0.0))
+            wrist[name].append(float(np.linalg.norm(np.array(p[:2]) * DHA_SPACING - truth[name])))
     e, f = np.array(errors), np.array(finger)
     if not e.size:
         return {"images": len(table), "refused": regions.count("refused")}
@@ -83,7 +88,7 @@ def dha(loc, shared: Path) -> dict:
             "mean_mm": float(e.mean()), "within_2mm": float(np.mean(e <= 2)), "within_4mm": float(np.mean(e <= 4)),
             "within_10mm": float(np.mean(e <= 10)), "finger_median_mm": float(np.median(f)),
             "finger_within_4mm": float(np.mean(f <= 4)), "region_LH_fraction": regions.count("LH") / len(regions),
-            "by_confidence": _by_confidence(e, np.array(conf)),
+            "by_confidence": _by_confidence(e, np.array(conf)), "sites_not_in_view": not_in_view,
             "dha_wrist": {**_wrist_summary(wrist), "films_with_sites_from_anatomy": int(sum(from_anatomy))}}
 
 
@@ -116,6 +121,7 @@ def phantoms(loc, n_patients: int, seed: int = 9001) -> dict:
     correct = 0
     total = 0
     from_anatomy = 0  # hands whose carpal sites the real-wrist template placed (not coherent)
+    not_in_view = 0
     for i in range(n_patients):
         seeds = patient_seeds(seed, i)
         grades = sample_patient_grades(np.random.default_rng(seeds["disease"]))
@@ -126,16 +132,17 @@ def phantoms(loc, n_patients: int, seed: int = 9001) -> dict:
             from_anatomy += int(any(f.kind == "wrist_from_anatomy" for f in pred.flags))
             correct += int(pred.region == region)
             sp = img.radiograph.spacing_mm[0]
+            not_in_view += len(pred.not_in_view)
             for name, (x, y) in img.landmarks.items():
-                errors[schema.region_kind(region)].append(float(np.hypot(pred.landmarks[name][0] - x,
-                                                                         pred.landmarks[name][1] - y) * sp))
-                conf.append(pred.landmarks[name][2])
+                p = pred.landmarks.get(name, (np.inf, np.inf, 0.0))  # not in view: a miss
+                errors[schema.region_kind(region)].append(float(np.hypot(p[0] - x, p[1] - y) * sp))
+                conf.append(p[2])
                 ordered.append(errors[schema.region_kind(region)][-1])
                 if name in wrist:
                     wrist[name].append(ordered[-1])
     every = np.array(errors["hand"] + errors["foot"])
     carpal = np.concatenate([np.array(v) for v in wrist.values()])
-    return {"hands_with_sites_from_anatomy": from_anatomy,
+    return {"hands_with_sites_from_anatomy": from_anatomy, "sites_not_in_view": not_in_view,
             "carpal_sites_within_2mm": float(np.mean(carpal <= 2)), "carpal_sites_within_4mm": float(np.mean(carpal <= 4)),
             "carpal_sites_median_mm": {k: round(float(np.median(v)), 2) for k, v in wrist.items()},
 "images": total, "seed": seed, "region_accuracy": correct / total, "median_mm": float(np.median(every)),

@@ -8,7 +8,8 @@ each as a crop of the film and as a tilted collimation (flat black beyond a stra
 - `distal`: fingers and metacarpal heads (the wrist cut off at mid-metacarpal),
 - `proximal`: wrist and metacarpals (the fingers cut off between the MCP and PIP rows),
 and reports, against the atlas's landmarks:
-- films accepted and read as the right region (a partial hand is still a hand);
+- films accepted and read as the right region (a partial hand is still a hand), and those read as
+  another region with no localiser flag for a reader to look (silently wrong);
 - sites truly out of view (more than 2 mm beyond the edge): share reported `not_in_view`, share given a
   landmark anyway (a guess);
 - sites truly in view (more than 4 mm inside): share within 2 and 4 mm, share wrongly `not_in_view`;
@@ -122,7 +123,10 @@ def score_view(loc, pixels, pts, depth) -> dict:
         pred = loc.predict(rg)
     except SharpScoreError as exc:
         return {"accepted": False, "error": type(exc).__name__}
-    rec = {"accepted": True, "region": pred.region, "out": 0, "out_reported": 0, "out_guessed": 0,
+    from sharpscore.flags import needs_review
+
+    # a localiser-level reason for a reader to look (the scorer adds model-wide provenance flags)
+    rec = {"accepted": True, "region": pred.region, "flagged": bool(needs_review(pred.flags)), "out": 0, "out_reported": 0, "out_guessed": 0,
            "in": 0, "in_2mm": 0, "in_4mm": 0, "in_not_in_view": 0, "in_missing": 0}
     for k, (x, y) in pts.items():
         d = depth[k]
@@ -149,6 +153,8 @@ def summarise(recs: list[dict]) -> dict:
                                                  "in_not_in_view", "in_missing")}
     frac = lambda a, b: round(tot[a] / tot[b], 4) if tot[b] else None  # noqa: E731
     return {"films": len(recs), "accepted": len(acc), "region_LH": sum(r.get("region") == "LH" for r in acc),
+            "flagged_for_review": sum(r["flagged"] for r in acc),
+            "wrong_region_unflagged": sum(r["region"] != "LH" and not r["flagged"] for r in acc),
             "sites_out_of_view": tot["out"], "out_reported_not_in_view": frac("out_reported", "out"),
             "out_guessed": frac("out_guessed", "out"), "sites_in_view": tot["in"],
             "in_within_2mm": frac("in_2mm", "in"), "in_within_4mm": frac("in_4mm", "in"),

@@ -50,12 +50,17 @@ def test_held_out_real_hands_ulna_nearer_than_the_template():
 
     table = dha_points(shared_path("dha-hands", "landmarks.csv"))
     loc = load_localizer("default")
-    errors, found = [], 0
+    errors, found, hidden = [], 0, 0
     for film in _HELD_OUT:
         rg = sharpscore.load_radiograph(shared_path("dha-hands", "images", f"{film}.jpg"), spacing_mm=0.108075)
         located = loc.predict(rg)
         truth = derived_sites(table[film])["ulna"]
+        if "ulna" in located.not_in_view:  # 3769: the film ends at the distal ulna (a miss here)
+            hidden += 1
+            errors.append(np.inf)
+            continue
         errors.append(np.linalg.norm(np.array(located.landmarks["ulna"][:2]) * 0.108075 - truth))
         found += located.landmarks["ulna"][2] == pytest.approx(0.6)
+    assert hidden <= 1
     # the template alone: median 3.8 mm, 90th percentile 9.5 mm (it misses the ulna itself)
     assert found >= 15 and np.median(errors) < 3.0 and np.percentile(errors, 90) < 5.0, errors

@@ -76,13 +76,16 @@ def test_localiser_places_real_carpal_sites_near_the_atlas_sites(scorer):
         rg = sharpscore.load_radiograph(shared_path("dha-hands", "images", f"{film}.jpg"), spacing_mm=0.108075)
         found = scorer.localizer.predict(rg)
         truth = derived_sites(tables[film])
-        err = [np.linalg.norm(np.array(found.landmarks[k][:2]) * 0.108075 - truth[k]) for k in SITES]
+        # 3769's film ends at the distal ulna: that site is reported not in view (no position)
+        assert set(found.not_in_view) <= {"ulna"}
+        err = [np.linalg.norm(np.array(found.landmarks[k][:2]) * 0.108075 - truth[k]) for k in SITES
+               if k not in found.not_in_view]
         assert max(err) < 8.0 and np.median(err) < 4.0
         placed = {f.site for f in found.flags if f.kind == "wrist_from_anatomy"}
         assert placed and placed <= set(SITES) | set(BASE_GATE_MM)
         bases = [np.linalg.norm(np.array(found.landmarks[k][:2]) * 0.108075 - truth[k]) for k in BASE_GATE_MM]
         assert max(bases) < 3.0
-        assert all(found.landmarks[k][2] == 0.5 for k in placed)
+        assert all(found.landmarks[k][2] == 0.5 for k in placed if k in found.landmarks)
 
 
 def test_phantom_wrist_found_by_the_network_is_kept(scorer):

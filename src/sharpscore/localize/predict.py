@@ -178,7 +178,7 @@ class Localizer:
         spacing, spacing_source = self.spacing_stage(rg, coarse, kind, flags)
         landmarks, shape, hidden = coarse, None, []
         if spacing is not None:
-            view = field_of_view(rg.pixels)
+            view = field_of_view(img, self._coarse_factor(img))
             landmarks = self.fine_stage(img, spacing, coarse, kind, refine=refine, flags=flags)
             landmarks, shape = self._shape_pass(img, spacing, landmarks, kind, flags, refine=refine)
             hidden, landmarks = not_in_view(view, landmarks, spacing, kind)
@@ -205,7 +205,7 @@ class Localizer:
         and :class:`MultipleRegionsError` for two hands or feet on one film."""
         spec = self.spec
         h, w = img.full.shape
-        f = max(1.0, max(h, w) / (1.5 * spec.coarse_size))  # antialiased shrink, then letterbox
+        f = self._coarse_factor(img)  # antialiased shrink, then letterbox
         small = img.shrunk(f)
         fy, fx = h / small.shape[0], w / small.shape[1]
         m_small = letterbox_matrix(tuple(small.shape), spec.coarse_size)
@@ -224,6 +224,10 @@ class Localizer:
         coarse = {CHANNELS[c][1]: (float(p[0]), float(p[1]), float(q)) for c, p, q in zip(chans, pts, conf.numpy())}
         self._check_single_region(heat, chans, kind, rg)
         return kind, coarse, evidence
+
+    def _coarse_factor(self, img: ImagePyramid) -> float:
+        """The coarse view's downscale of the film (its pyramid level is made once)."""
+        return max(1.0, max(img.full.shape) / (1.5 * self.spec.coarse_size))
 
     @staticmethod
     def spacing_stage(rg: Radiograph, coarse: dict, kind: str, flags: list[ReviewFlag]):
@@ -483,8 +487,10 @@ def _network_wrist_coherent(landmarks: dict, spacing) -> bool:
 COHERENT_MM = (3.0, 4.0)
 
 # A site found within this distance of the exposed field's edge (or beyond it), or unsure and put
-# there by the joints in view, is not in view: its scoring crop would be cut by the edge.
-VIEW_EDGE_MM = 2.0
+# there by the joints in view, is not in view: the joint itself may be cut by the edge (a joint
+# space is 1-2 mm, its bone ends several), and its scoring crop (19 mm across at a finger joint)
+# would be half blank.
+VIEW_EDGE_MM = 4.0
 IN_VIEW_CONFIDENCE = 0.5  # joints found at least this surely place the others
 
 

@@ -10,6 +10,7 @@ outside it is ``not_in_view``: not guessed, not scored, and not a reason to refu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import ndimage
@@ -47,7 +48,7 @@ class FieldOfView:
     ``shape``: the film's (rows, columns)."""
 
     exposed: np.ndarray
-    step: int
+    step: float
     shape: tuple[int, int]
 
     @property
@@ -72,27 +73,35 @@ class FieldOfView:
         beyond = float(np.hypot(max(0.0, -x, x - (w - 1)), max(0.0, -y, y - (h - 1))))
         return -max(cell, beyond)
 
-    @property
+    @cached_property
     def _dist_in(self) -> np.ndarray:
         return ndimage.distance_transform_edt(np.pad(self.exposed, 1))[1:-1, 1:-1]
 
-    @property
+    @cached_property
     def _dist_out(self) -> np.ndarray:
         return ndimage.distance_transform_edt(~self.exposed)
 
 
-def field_of_view(pixels: np.ndarray) -> FieldOfView:
-    """The exposed part of ``pixels`` (a 2-D film, any range): flat bands that touch the image's
-    border are left out."""
-    a = np.asarray(pixels, np.float32)
-    h, w = a.shape[:2]
-    step = max(1, int(min(h, w) // 256))
-    hh, ww = h // step, w // step
-    cells = a[: hh * step, : ww * step].reshape(hh, step, ww, step).mean((1, 3))
+def field_of_view(pixels, factor: float | None = None) -> FieldOfView:
+    """The exposed part of a film (a 2-D array, any range, or its
+    :class:`~sharpscore.resample.ImagePyramid` with the ``factor`` of a level already made, e.g. the
+    localiser's coarse view): flat bands that touch the image's border are left out."""
+    from ..resample import ImagePyramid
+
+    if isinstance(pixels, ImagePyramid):
+        h, w = pixels.full.shape[-2:]
+        cells = pixels.shrunk(factor or max(1.0, min(h, w) / 256)).numpy().astype(np.float32, copy=False)
+        hh, ww = cells.shape
+        step = h / hh  # film pixels per cell (the level covers the whole film)
+    else:
+        a = np.asarray(pixels, np.float32)
+        h, w = a.shape[:2]
+        step = max(1, int(min(h, w) // 256))
+        hh, ww = h // step, w // step
+        cells = a[: hh * step, : ww * step].reshape(hh, step, ww, step).mean((1, 3))
     lo, hi = np.percentile(cells, [0.5, 99.5])
     span = float(max(hi - lo, 1e-6))
     rng = ndimage.maximum_filter(cells, 3) - ndimage.minimum_filter(cells, 3)
-    # solid flat areas only: air beside a hand is flat in patches, a collimated band throughout
     raw = rng < FLAT_RANGE * span
     # an opening that does not erode a band from the film's border (beyond it counts as flat)
     flat = ndimage.binary_dilation(ndimage.binary_erosion(raw, iterations=3, border_value=1), iterations=3) & raw
@@ -112,6 +121,6 @@ def field_of_view(pixels: np.ndarray) -> FieldOfView:
             if _solidity(~(band | comp)) >= MIN_SOLIDITY:
                 band |= comp
     exposed = ~band
-    if exposed.shape != (int(np.ceil(h / step)), int(np.ceil(w / step))):
-        exposed = np.pad(exposed, ((0, int(np.ceil(h / step)) - hh), (0, int(np.ceil(w / step)) - ww)), mode="edge")
+    rows, cols = int(np.ceil(h / step - 1e-6)), int(np.ceil(w / step - 1e-6))
+    exposed = np.pad(exposed, ((0, max(0, rows - hh)), (0, max(0, cols - ww))), mode="edge")[:rows, :cols]
     return FieldOfView(exposed=exposed, step=step, shape=(h, w))
