@@ -47,13 +47,19 @@ def _is_finger(name: str) -> bool:
     return name == "ip" or name[:3] in FINGER
 
 
-def dha(loc, shared: Path) -> dict:
+def dha_truth(shared: Path) -> dict[str, dict[str, tuple[float, float]]]:
+    """The held-out atlas hands' annotated landmarks in sharpscore's names: ``{image_id: {name: (x, y)}}``."""
     table: dict[str, dict[str, tuple[float, float]]] = {}
     with (shared / "dha-hands" / "landmarks.csv").open() as fh:
         for row in csv.DictReader(fh):
             name = DHA_MAP.get(row["landmark"], row["landmark"])
             if row["image_id"] in DHA_VALID and name in schema.HAND_LANDMARKS:
                 table.setdefault(row["image_id"], {})[name] = (float(row["x_px"]), float(row["y_px"]))
+    return table
+
+
+def dha(loc, shared: Path) -> dict:
+    table = dha_truth(shared)
     derived = dha_points(shared / "dha-hands" / "landmarks.csv")
     errors, finger, regions, conf = [], [], [], []
     wrist: dict[str, list[float]] = {k: [] for k in WRIST_SITES}

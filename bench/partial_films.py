@@ -22,8 +22,6 @@ Writes bench/results/partial-films[-LABEL].json.
 from __future__ import annotations
 
 import argparse
-import csv
-import dataclasses
 import json
 import sys
 import time
@@ -33,10 +31,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _machine import machine  # noqa: E402
-from localizer import DHA_MAP, DHA_SPACING, DHA_VALID  # noqa: E402
+from localizer import DHA_SPACING, DHA_VALID, dha_truth  # noqa: E402
 
 import sharpscore  # noqa: E402
-from sharpscore import schema  # noqa: E402
 from sharpscore.errors import SharpScoreError  # noqa: E402
 from sharpscore.models import load_localizer  # noqa: E402
 
@@ -79,7 +76,6 @@ def make_view(pixels: np.ndarray, pts: dict, how: str, style: str):
     h, w = pixels.shape
     if style == "crop":  # an axis-aligned cut through the same point: the film ends there
         axis = int(np.argmax(np.abs(n)))
-        through = n * off  # a point on the line
         mid = np.mean(list(pts.values()), axis=0)
         c = float(mid[axis] + (off - n @ mid) / n[axis])
         c = int(round(min(max(c, 16), (w if axis == 0 else h) - 16)))
@@ -93,7 +89,6 @@ def make_view(pixels: np.ndarray, pts: dict, how: str, style: str):
         local = {k: (v[0] - x0, v[1] - y0) for k, v in pts.items()}
         hh, ww = out.shape
         depth = {k: min(x + 0.5, y + 0.5, ww - 0.5 - x, hh - 0.5 - y) for k, (x, y) in local.items()}
-        del through
         return out, local, {k: d * DHA_SPACING for k, d in depth.items()}
     n2 = _rotate(n, TILT_DEG)
     mid = np.mean(list(pts.values()), axis=0)
@@ -105,16 +100,6 @@ def make_view(pixels: np.ndarray, pts: dict, how: str, style: str):
     depth = {k: min(d, v[0] + 0.5, v[1] + 0.5, w - 0.5 - v[0], h - 0.5 - v[1]) for (k, d), v in
              zip(depth.items(), pts.values())}
     return out, dict(pts), {k: d * DHA_SPACING for k, d in depth.items()}
-
-
-def truth_table(shared: Path) -> dict[str, dict[str, tuple[float, float]]]:
-    table: dict[str, dict[str, tuple[float, float]]] = {}
-    with (shared / "dha-hands" / "landmarks.csv").open() as fh:
-        for row in csv.DictReader(fh):
-            name = DHA_MAP.get(row["landmark"], row["landmark"])
-            if row["image_id"] in DHA_VALID and name in schema.HAND_LANDMARKS:
-                table.setdefault(row["image_id"], {})[name] = (float(row["x_px"]), float(row["y_px"]))
-    return table
 
 
 def score_view(loc, pixels, pts, depth) -> dict:
@@ -210,7 +195,7 @@ def main() -> None:
         sys.exit(f"{shared} not found: this bench needs the shared real films")
     loc = load_localizer(args.model)
     t0 = time.perf_counter()
-    table = truth_table(shared)
+    table = dha_truth(shared)
     recs: dict[str, list[dict]] = {}
     for image_id in sorted(table)[: args.films]:
         pts = table[image_id]
