@@ -18,9 +18,9 @@ from scipy import ndimage
 __all__ = ["FieldOfView", "field_of_view"]
 
 # A collimated band is flat: its intensity varies by less than this (share of the film's range)
-# over 3 x 3 cells of about 1/256 of the film's short side. Detector noise averaged over a cell
-# stays above it on the exposed film; air beside a hand can be as flat, which only matters for a
-# site predicted in the air (it is then not in view either).
+# over 3 x 3 cells of the film's coarse view (about 250-300 cells a side). Detector noise averaged
+# over a cell stays above it on the exposed film; air beside a hand can be as flat, and is told
+# apart by the band's shape (MIN_ALONG, MIN_SOLIDITY).
 FLAT_RANGE = 0.004
 MIN_BAND = 0.01  # a flat region at the border smaller than this share of the film is not a band
 MIN_ALONG = 0.5  # a band covers at least this share of one side of the film
