@@ -85,8 +85,10 @@ def apply_reader_landmarks(localizer, rg, landmarks: Any, region: str | None = N
     if region is not None and region != loc.region:
         loc.flags.append(ReviewFlag(FlagKind.REGION_CONFLICTS_WITH_GIVEN, None, region))
         loc.region = region
+    # a site the reader places is neither unsure nor out of view any more
     flags = [f for f in map(ReviewFlag.parse, loc.flags)
-             if not (f.kind == FlagKind.LOW_CONFIDENCE and f.site in reader)]
+             if not (f.kind in (FlagKind.LOW_CONFIDENCE, FlagKind.NOT_IN_VIEW) and f.site in reader)]
+    loc.not_in_view = [k for k in loc.not_in_view if k not in reader]
     loc.landmarks = {**loc.landmarks, **reader}
     loc.flags = flags + [ReviewFlag(FlagKind.READER_LANDMARKS, None, len(reader))]
     return loc

@@ -105,7 +105,7 @@ def review_flags(rg, location, region_scores, policy: ReviewPolicy | None = None
             s = getattr(j, f"{measure}_set")
             if s is not None and len(s) >= policy.max_set_size:
                 flags.append(ReviewFlag(FlagKind.WIDE_PREDICTION_SET, j.site, measure))
-    hidden = set(getattr(location, "not_in_view", ()))  # flagged not_in_view by the localiser
+    hidden = set(location.not_in_view)  # flagged not_in_view by the localiser
     for site in region_scores.missing:
         if site not in hidden:
             flags.append(ReviewFlag(FlagKind.NOT_SCORED, site))

@@ -103,7 +103,7 @@ class Scorer:
         res = RadiographScore.from_region_scores(
             region_scores, region=loc.region, landmarks=dict(loc.landmarks), flags=flags,
             needs_review=needs_review(flags), source=rg.source, spacing_mm=loc.spacing_mm,
-            spacing_source=loc.spacing_source, not_in_view=list(getattr(loc, "not_in_view", [])),
+            spacing_source=loc.spacing_source, not_in_view=list(loc.not_in_view),
             model=dict(self.model_info), radiograph=rg)
         if explain:
             self._explain(res, pyramid)
