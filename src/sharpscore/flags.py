@@ -39,6 +39,8 @@ class FlagKind(enum.StrEnum):
     ATYPICAL_POSITION = "atypical_position"
     LATERALITY_UNCERTAIN = "laterality_uncertain"
     LATERALITY_CONFLICTS_WITH_TAG = "laterality_conflicts_with_tag"
+    LATERALITY_CONFLICTS_WITH_MARKER = "laterality_conflicts_with_marker"
+    FILM_MIRRORED = "film_mirrored"
     BODY_PART_CONFLICTS_WITH_TAG = "body_part_conflicts_with_tag"
     READER_LANDMARKS = "reader_landmarks"
     REGION_CONFLICTS_WITH_GIVEN = "region_conflicts_with_given"

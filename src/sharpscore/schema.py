@@ -182,6 +182,12 @@ def region_side(region: str) -> str:
     return region[0]
 
 
+def mirrored_region(region: str) -> str:
+    """The same kind of region on the other side ('LH' <-> 'RH', 'LF' <-> 'RF')."""
+    _check_region(region)
+    return {"L": "R", "R": "L"}[region[0]] + region[1]
+
+
 def region_max(region: str, measure: str | None = None) -> int:
     """Largest possible erosion, JSN (or, with ``measure=None``, total) score of one region."""
     kind = region_kind(region)

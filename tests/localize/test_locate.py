@@ -12,6 +12,7 @@ from sharpscore.io.dicom_write import write_dicom
 from sharpscore.api import locate_joints
 from sharpscore.synth import render
 from sharpscore.synth.other import render_other
+from lead_letters import lead_letter
 from shared_data import shared_path
 
 from sharpscore.models import available
@@ -55,6 +56,30 @@ def test_left_is_the_mirror_of_right():
     d = [np.hypot((w - 1 - right.landmarks[k][0]) - left.landmarks[k][0], right.landmarks[k][1] - left.landmarks[k][1])
          for k in right.landmarks]
     assert np.median(d) * 0.15 < 0.5  # mm
+
+
+def test_a_mirrored_film_is_read_as_the_side_its_marker_names_and_flagged():
+    """A right hand displayed mirrored looks like a left hand to the anatomy; its 'R' marker reads
+    mirrored, so the film is the right hand's, flagged film_mirrored (a reader looks); the crops are
+    cut as the pixels show the hand (film_region)."""
+    rg = sharpscore.load_radiograph(shared_path("dicom", "NM_Kakadu44_SOTmarkerincons.dcm"))
+    upright = locate_joints(rg)
+    assert upright.region == "RH" and upright.side_marker.side == "R" and not upright.side_marker.mirrored
+    assert not any("mirrored" in f or "laterality" in f for f in upright.flags)
+    flipped = locate_joints(sharpscore.load_radiograph(np.ascontiguousarray(rg.pixels[:, ::-1]), spacing_mm=rg.spacing_mm))
+    assert flipped.region == "RH" and flipped.film_region == "LH"
+    assert "film_mirrored:R" in flipped.flags and flipped.to_dict()["side_marker"]["mirrored"] is True
+
+
+def test_a_marker_against_a_clear_anatomy_is_flagged_and_the_anatomy_kept():
+    img = render("RH", None, seed=77, spacing_mm=0.15, p_marker=0.0)
+    film = img.radiograph.pixels.copy()
+    glyph = lead_letter("L", int(8 / 0.15))
+    h, w = glyph.shape
+    film[20:20 + h, 20:20 + w] = np.maximum(film[20:20 + h, 20:20 + w], 0.97 * glyph)
+    loc = locate_joints(sharpscore.load_radiograph(film, spacing_mm=0.15))
+    assert loc.side_marker is not None and loc.side_marker.side == "L"
+    assert loc.region == "RH" and "laterality_conflicts_with_marker:L" in loc.flags
 
 
 def test_unknown_spacing_is_estimated_and_flagged(tmp_path):
@@ -198,6 +223,11 @@ def test_a_film_stored_turned_is_read_turned_back(k):
         # where (x, y) of the upright film lies on the film turned k quarter turns counter-clockwise
         xt, yt = (y, w - 1 - x) if k == 1 else (w - 1 - x, h - 1 - y)
         assert np.hypot(found.landmarks[name][0] - xt, found.landmarks[name][1] - yt) < 3.0, name
+    # the side marker ('R', read on the turned-back film) is given in the turned film's pixels too
+    (x, y), marker = upright.side_marker.centre_px, found.side_marker
+    xt, yt = (y, w - 1 - x) if k == 1 else (w - 1 - x, h - 1 - y)
+    assert (marker.side, marker.mirrored) == ("R", False)
+    assert np.hypot(marker.centre_px[0] - xt, marker.centre_px[1] - yt) < 6.0
 
 
 @pytest.mark.parametrize("shape, spacing", [((1, 30), (0.1, 0.1)), ((40, 3), None), ((200, 200), (0.1, 0.1))])

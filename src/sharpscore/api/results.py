@@ -49,7 +49,8 @@ class RadiographScore(RegionScores, _Totals):
     :class:`~sharpscore.scoring.JointScore` per scored site (expected erosion and JSN, probabilities,
     most likely grades, prediction sets; None where SvdH does not score the measure). ``erosion``,
     ``jsn``, ``total``: expected sums over the scored sites, with ``intervals`` at ``coverage``;
-    ``missing``: sites that were not scored. ``flags``: reasons for caution
+    ``missing``: sites that were not scored; ``side_marker``: the 'L' / 'R' marker read on the film
+    (side, mirrored, match), or None. ``flags``: reasons for caution
     (:class:`~sharpscore.flags.ReviewFlag`); ``needs_review``: True when a reader must look before the
     scores are used, decided from the flags.
     """
@@ -61,6 +62,7 @@ class RadiographScore(RegionScores, _Totals):
     spacing_mm: tuple[float, float] | None = None
     spacing_source: str | None = None
     not_in_view: list[str] = field(default_factory=list)
+    side_marker: dict[str, Any] | None = None  # the 'L' / 'R' marker read on the film (localize.marker)
     model: dict[str, str] = field(default_factory=dict)
     explanations: dict[str, np.ndarray] | None = field(default=None, repr=False)
     explanation_method: str | None = None  # 'occlusion' (signed, [-1, 1]) or 'gradcam' ([0, 1])
@@ -89,7 +91,7 @@ class RadiographScore(RegionScores, _Totals):
             "erosion": _round(self.erosion), "jsn": _round(self.jsn), "total": _round(self.total),
             "intervals": {k: [_round(a, 3), _round(b, 3)] for k, (a, b) in self.intervals.items()},
             "coverage": self.coverage, "missing": list(self.missing), "not_in_view": list(self.not_in_view),
-            "needs_review": self.needs_review,
+            "side_marker": self.side_marker, "needs_review": self.needs_review,
             "flags": list(self.flags),
             "spacing_mm": list(self.spacing_mm) if self.spacing_mm else None, "spacing_source": self.spacing_source,
             "landmarks": {k: [round(v[0], 2), round(v[1], 2), round(v[2], 3)] for k, v in self.landmarks.items()},

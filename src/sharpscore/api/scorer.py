@@ -104,12 +104,14 @@ class Scorer:
             region_scores, region=loc.region, landmarks=dict(loc.landmarks), flags=flags,
             needs_review=needs_review(flags), source=rg.source, spacing_mm=loc.spacing_mm,
             spacing_source=loc.spacing_source, not_in_view=list(loc.not_in_view),
+            side_marker=loc.side_marker.to_dict() if loc.side_marker else None,
             model=dict(self.model_info), radiograph=rg)
         if explain:
             self._explain(res, pyramid)
         return res
 
     def _explain(self, res: RadiographScore, pyramid: ImagePyramid | None = None) -> None:
+        from ..localize.predict import film_region
         from ..scoring.model import head_for, site_index
         from ..scoring.predict import _normalise, prepare_image, site_crops
         from .explain import explain_joints
@@ -120,7 +122,8 @@ class Scorer:
         lm = {k: tuple((to_small @ np.array([v[0], v[1], 1.0]))[:2]) for k, v in res.landmarks.items()}
         names = [j.site for j in res.joints]
         kind = schema.region_kind(res.region)
-        crops = _normalise(site_crops(small, spacing, lm, res.region, js.spec, names)).to(js.device)
+        crops = _normalise(site_crops(small, spacing, lm, film_region(res.region, res.side_marker), js.spec,
+                                       names)).to(js.device)
         sites = torch.tensor([site_index(kind, n) for n in names])
         heads = [[head_for(kind, m) for m in ("erosion", "jsn") if schema.site(kind, n).max_for(m)] for n in names]
         maps = explain_joints(js.nets[0], crops, sites, heads, self.explain_method)
@@ -147,7 +150,7 @@ class Scorer:
 
         check_region(region)
         rg, loc, pyr = self._locate(source, landmarks, region)
-        rs = self.joint_model.score(pyr, loc.spacing_mm, loc.landmarks, loc.region)
+        rs = self.joint_model.score(pyr, loc.spacing_mm, loc.landmarks, loc.film_region)
         res = self._result(rg, loc, rs, explain, pyr)
         if landmarks is None and region is not None and res.region != region:
             # the film shows another region than the caller said: the image decides, a reader checks
@@ -165,7 +168,7 @@ class Scorer:
         batch: list[tuple] = []
 
         def flush() -> None:
-            scores = self.joint_model.score_many([(pyr, loc.spacing_mm, loc.landmarks, loc.region)
+            scores = self.joint_model.score_many([(pyr, loc.spacing_mm, loc.landmarks, loc.film_region)
                                                    for _, rg, loc, pyr in batch])
             for (i, rg, loc, pyr), rs in zip(batch, scores):
                 out[i] = self._result(rg, loc, rs, explain, pyr)

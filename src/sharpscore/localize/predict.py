@@ -18,6 +18,7 @@ from ..flags import FlagKind, ReviewFlag
 from ..io.radiograph import Radiograph
 from .decode import decode_heatmaps
 from .forearm import find_ulna
+from .marker import SideMarker, read_side_marker
 from ..resample import ImagePyramid, crop_matrix, letterbox_matrix, scale_matrix, shrink, warp
 from .geometry import CHANNELS, channel_index, estimate_spacing, kind_channels
 from .model import LocalizerNet, LocalizerSpec
@@ -60,7 +61,8 @@ class JointLocations:
     ``'low_confidence:mcp5'``, ``'laterality_conflicts_with_tag'``). ``evidence``: median heatmap
     peak of the hand and of the foot joints (how much the film looks like either).
     ``not_in_view``: sites the film does not show (cut off, or behind the collimation); they have
-    no landmark and are flagged ``not_in_view:<site>``.
+    no landmark and are flagged ``not_in_view:<site>``. ``side_marker``: the side marker read on
+    the film (:func:`~sharpscore.localize.marker.read_side_marker`), or None.
     """
 
     region: str
@@ -71,10 +73,17 @@ class JointLocations:
     flags: list[ReviewFlag] = field(default_factory=list)
     radiograph: Radiograph | None = field(default=None, repr=False)
     not_in_view: list[str] = field(default_factory=list)
+    side_marker: SideMarker | None = None  # the 'L' / 'R' marker read on the film, if any
 
     @property
     def kind(self) -> str:
         return schema.region_kind(self.region)
+
+    @property
+    def film_region(self) -> str:
+        """The region as the film shows it: ``region``, or its other side when the side marker says
+        the film is displayed mirrored (crops are oriented by what the pixels show)."""
+        return film_region(self.region, self.side_marker)
 
     @property
     def landmarks_mm(self) -> dict[str, tuple[float, float]] | None:
@@ -86,7 +95,8 @@ class JointLocations:
         return {"region": self.region, "landmarks": {k: list(v) for k, v in self.landmarks.items()},
                 "landmarks_mm": {k: list(v) for k, v in (self.landmarks_mm or {}).items()} or None,
                 "spacing_mm": list(self.spacing_mm) if self.spacing_mm else None, "spacing_source": self.spacing_source,
-                "evidence": self.evidence, "not_in_view": list(self.not_in_view), "flags": list(self.flags)}
+                "evidence": self.evidence, "not_in_view": list(self.not_in_view),
+                "side_marker": self.side_marker.to_dict() if self.side_marker else None, "flags": list(self.flags)}
 
     def save_overlay(self, path: str | Path) -> Path:
         """PNG of the radiograph with every landmark, coloured by confidence."""
@@ -168,7 +178,9 @@ class Localizer:
         # degrees the film was turned counter-clockwise to be read, as for the quarter turns
         flags = [f for f in again.flags if f.kind != FlagKind.FILM_ROTATED] + \
             [ReviewFlag(FlagKind.FILM_ROTATED, None, int(round(tilt)) % 360)]
-        return dataclasses.replace(again, landmarks=landmarks, flags=flags, radiograph=rg)
+        marker = again.side_marker and dataclasses.replace(
+            again.side_marker, centre_px=tuple((back @ np.array([*again.side_marker.centre_px, 1.0]))[:2].tolist()))
+        return dataclasses.replace(again, landmarks=landmarks, flags=flags, radiograph=rg, side_marker=marker)
 
     def _predict_upright(self, rg: Radiograph, *, refine: bool, pyramid: ImagePyramid | None,
                          _polarity: bool) -> JointLocations:
@@ -194,9 +206,13 @@ class Localizer:
         for name, (_, _, c) in landmarks.items():
             if c < LOW_CONFIDENCE:
                 flags.append(ReviewFlag(FlagKind.LOW_CONFIDENCE, name))
-        region = self._side(kind, landmarks, rg, flags, shape)
+        marker = None
+        if spacing is not None:
+            marker = read_side_marker(img, spacing, landmarks=landmarks)
+        region = self._side(kind, landmarks, rg, flags, shape, marker)
         return JointLocations(region=region, landmarks=landmarks, evidence=evidence, spacing_mm=spacing,
-                              spacing_source=spacing_source, flags=flags, radiograph=rg, not_in_view=hidden)
+                              spacing_source=spacing_source, flags=flags, radiograph=rg, not_in_view=hidden,
+                              side_marker=marker)
 
     @torch.inference_mode()
     def coarse_stage(self, img: ImagePyramid, rg: Radiograph) -> tuple[str, dict, dict[str, float]]:
@@ -453,20 +469,47 @@ class Localizer:
                                        f"crop each {kind} into its own image")
 
     def _side(self, kind: str, landmarks: dict, rg: Radiograph, flags: list[ReviewFlag],
-              shape: ShapeCheck | None = None) -> str:
+              shape: ShapeCheck | None = None, marker: SideMarker | None = None) -> str:
         """Left or right from the whole digit configuration (the real-anatomy shape model fitted in
-        both orientations) when it is clear, else from the digit geometry; checked against the tags."""
+        both orientations) when it is clear, else from the digit geometry; reconciled with the side
+        marker read on the film and checked against the tags.
+
+        The anatomy cannot tell a right hand from a left one displayed mirrored; the marker can (its
+        letter reads mirrored). A mirrored marker whose letter the anatomy shows mirrored, on a film
+        without a laterality tag that says otherwise, gives the side (the film's true side); any
+        mirrored marker is flagged ``film_mirrored:<letter>``; a marker that disagrees with a clear
+        anatomy is flagged ``laterality_conflicts_with_marker`` and the anatomy kept; an unclear
+        anatomy takes the marker's side (still flagged ``laterality_uncertain``)."""
         side = _side_from_geometry(landmarks, kind)
-        if shape is not None and shape.side_margin >= SIDE_MARGIN:
+        clear = shape is not None and shape.side_margin >= SIDE_MARGIN
+        if clear:
             side = shape.side
         elif side is None or min(landmarks[n][2] for n in _SIDE_LANDMARKS[kind]) < LOW_CONFIDENCE:
             flags.append(ReviewFlag(FlagKind.LATERALITY_UNCERTAIN))
-            side = side or rg.laterality or "R"
+            clear = False
+            side = (marker.side if marker is not None and not marker.mirrored else None) or side or rg.laterality or "R"
+        if marker is not None and marker.mirrored:
+            flags.append(ReviewFlag(FlagKind.FILM_MIRRORED, None, marker.side))
+            # the side changes only when nothing else says the film is shown as it was taken
+            tag_agrees = rg.laterality not in ("L", "R") or rg.laterality == marker.side
+            if side == marker.film_side and tag_agrees:
+                side = marker.side
+            else:
+                flags.append(ReviewFlag(FlagKind.LATERALITY_CONFLICTS_WITH_MARKER, None, marker.side))
+        elif marker is not None and marker.side != side:
+            flags.append(ReviewFlag(FlagKind.LATERALITY_CONFLICTS_WITH_MARKER, None, marker.side))
         if rg.laterality in ("L", "R") and rg.laterality != side:
             flags.append(ReviewFlag(FlagKind.LATERALITY_CONFLICTS_WITH_TAG))
         if rg.body_part in ("hand", "foot") and rg.body_part != kind:
             flags.append(ReviewFlag(FlagKind.BODY_PART_CONFLICTS_WITH_TAG))
         return f"{side}{'H' if kind == 'hand' else 'F'}"
+
+
+def film_region(region: str, marker: SideMarker | dict | None) -> str:
+    """``region`` as a film displays it: the other side when ``marker`` (a :class:`SideMarker` or its
+    dict) reads mirrored."""
+    mirrored = marker.get("mirrored") if isinstance(marker, dict) else getattr(marker, "mirrored", False)
+    return schema.mirrored_region(region) if mirrored else region
 
 
 def _network_wrist_coherent(landmarks: dict, spacing) -> bool:
@@ -700,4 +743,6 @@ def _turned_back(found: JointLocations, rg: Radiograph, k: int) -> JointLocation
     if sp is not None and k % 2:
         sp = (sp[1], sp[0])
     flags = list(found.flags) + [ReviewFlag(FlagKind.FILM_ROTATED, None, 90 * k)]
-    return dataclasses.replace(found, landmarks=landmarks, spacing_mm=sp, flags=flags, radiograph=rg)
+    marker = found.side_marker and dataclasses.replace(found.side_marker, centre_px=back(*found.side_marker.centre_px))
+    return dataclasses.replace(found, landmarks=landmarks, spacing_mm=sp, flags=flags, radiograph=rg,
+                               side_marker=marker)
