@@ -38,8 +38,10 @@ def test_a_turned_letter_is_read_and_its_mirror_image_says_the_film_is_mirrored(
     assert abs(upright.centre_px[0] - (film.shape[1] - 1 - mirrored.centre_px[0])) < 2
 
 
-def test_letters_that_look_alike_mirrored_are_not_read_and_markers_that_disagree_give_no_reading():
+def test_other_letters_are_not_read_and_markers_that_disagree_give_no_reading():
     assert read_side_marker(_film(("T",)), SPACING) is None
+    p = _film(("P",))  # the 'P' of a burned-in 'PA': an 'R' without its leg, as it is and mirrored
+    assert read_side_marker(p, SPACING) is None and read_side_marker(np.ascontiguousarray(p[:, ::-1]), SPACING) is None
     assert read_side_marker(_film(("O",)), SPACING) is None
     assert read_side_marker(_film(("L", "R")), SPACING) is None  # which one is right?
     assert read_side_marker(_film(()), SPACING) is None

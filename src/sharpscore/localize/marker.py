@@ -10,9 +10,10 @@ components of the brightest pixels (above half-way from the film's 99th percenti
 of letter size (:data:`LETTER_MM`), away from the located joints. Each candidate is turned through
 every angle and compared, scaled to each glyph's box, with the letters 'L' and 'R' and their mirror
 images rendered in several fonts (intersection over union). A candidate is read when its best
-glyph matches well (:data:`MIN_MATCH`) and better than the best glyph of the other chirality and of
-the other letter by :data:`MIN_MARGIN`; letters that look alike mirrored ('T', 'D', 'O', a ring)
-have no margin and are not read. A film whose readable markers disagree gives no reading.
+glyph is an 'L' or 'R' that matches well (:data:`MIN_MATCH`) and better than the best glyph of the
+other chirality and of the other letter by :data:`MIN_MARGIN`, and better than the letters printed
+beside markers that look like them ('P' of 'PA', ...: :data:`RIVAL_LETTERS`); letters that look alike mirrored ('O', a
+ring) have no margin and are not read. A film whose readable markers disagree gives no reading.
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ from scipy import ndimage as ndi
 from ..resample import ImagePyramid
 from ..spatial import as_spacing
 
-__all__ = ["SideMarker", "read_side_marker", "LETTER_MM", "MIN_MATCH", "MIN_MARGIN", "READ_MM_PER_PX"]
+__all__ = ["SideMarker", "read_side_marker", "SIDE_LETTERS", "RIVAL_LETTERS", "LETTER_MM", "MIN_MATCH", "MIN_MARGIN", "READ_MM_PER_PX"]
 
 LETTER_MM = (4.0, 25.0)  # the larger side of a marker letter's box
 MIN_MATCH = 0.7  # correlation with the best glyph (blurred masks)
 READ_MM_PER_PX = 0.15  # the film is read at about this pixel size (the scorer's level: made once per film)
-MIN_MARGIN = 0.15  # ... above the best glyph of the mirror image and of the other letter
+MIN_MARGIN = 0.15  # ... above the best glyph of the mirror image and of the other side letter
 _GLYPH_PX = 40  # glyphs are rendered this high
 _GRID = 32  # ... and compared on a grid this size, stretched to their box
 _SIG = 1.2  # grid cells of blur: about a stroke's width
@@ -40,6 +41,11 @@ _ANGLES = np.arange(0.0, 360.0, 5.0)
 _SHEARS = (0.0, -0.25, 0.25)
 _MAX_CANDIDATES = 12
 _JOIN_MM = 1.0  # strokes this close to a seed belong to its letter
+SIDE_LETTERS = ("L", "R")
+# Letters burned in beside side markers ('PA', 'AP', 'TD', 'DEX', 'SIN', ...) that look like an 'R':
+# a 'P' is an 'R' without its leg, a 'B' or 'K' not far from it; a candidate that looks more like one
+# of these than like 'L' or 'R' is not read.
+RIVAL_LETTERS = ("P", "B", "K")
 _FONTS = ("DejaVu Sans:bold", "DejaVu Sans", "DejaVu Serif:bold", "DejaVu Sans Mono:bold", "pillow-default")
 
 
@@ -89,7 +95,8 @@ def _crop_to_box(mask: np.ndarray) -> np.ndarray | None:
 
 @functools.lru_cache(maxsize=1)
 def _glyphs() -> tuple[tuple[str, bool, np.ndarray], ...]:
-    """(letter, mirrored, mask) for 'L' and 'R', upright and mirrored, in every font that loads."""
+    """(letter, mirrored, mask) for the side letters and their rivals, upright and mirrored, in every
+    font that loads."""
     from PIL import Image, ImageDraw
 
     out = []
@@ -98,7 +105,7 @@ def _glyphs() -> tuple[tuple[str, bool, np.ndarray], ...]:
             font = _font(name, 2 * _GLYPH_PX)
         except (OSError, ValueError, TypeError):  # a font not installed here
             continue
-        for letter in ("L", "R"):
+        for letter in SIDE_LETTERS + RIVAL_LETTERS:
             img = Image.new("L", (4 * _GLYPH_PX, 4 * _GLYPH_PX), 0)
             ImageDraw.Draw(img).text((_GLYPH_PX, _GLYPH_PX // 2), letter, fill=255, font=font)
             box = _crop_to_box(np.asarray(img) > 127)
@@ -274,9 +281,12 @@ def read_side_marker(pixels, spacing_mm, *, landmarks: Mapping | None = None,
         if not best:
             continue
         (letter, mirrored), (score, angle) = max(best.items(), key=lambda kv: kv[1][0])
-        rivals = [v[0] for k, v in best.items() if k != (letter, mirrored)]
-        margin = score - max(rivals, default=0.0)
-        if score >= MIN_MATCH and margin >= MIN_MARGIN:
+        if letter not in SIDE_LETTERS or score < MIN_MATCH:
+            continue
+        # how much better than its mirror image and the other side letter (a rival letter is worse)
+        margin = score - max((v[0] for k, v in best.items() if k != (letter, mirrored) and k[0] in SIDE_LETTERS),
+                             default=0.0)
+        if margin >= MIN_MARGIN:
             readings.append(SideMarker(letter, bool(mirrored), round(float(score), 3), round(float(margin), 3),
                                        (float((cx + 0.5) * fx - 0.5), float((cy + 0.5) * fy - 0.5)), angle))
     if not readings or len({(r.side, r.mirrored) for r in readings}) > 1:
