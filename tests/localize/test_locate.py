@@ -130,6 +130,20 @@ def test_dicom_tag_conflict_is_flagged(tmp_path):
     assert loc.region == "RH" and "laterality_conflicts_with_tag" in loc.flags
 
 
+@pytest.mark.parametrize("tag, flagged", [("CHEST", True), ("L SPINE", True), ("EXTREMITY", False), ("HAND", False)])
+def test_a_hand_tagged_as_another_body_part_is_flagged(tmp_path, tag, flagged):
+    import pydicom
+
+    img = render("RH", None, seed=12, spacing_mm=0.15)
+    path = write_dicom(tmp_path / "x.dcm", img.radiograph.pixels, spacing_mm=0.15, laterality="R")
+    ds = pydicom.dcmread(path)
+    ds.BodyPartExamined = tag
+    ds.save_as(path)
+    loc = locate_joints(path)
+    assert loc.region == "RH"
+    assert any(f.startswith("body_part_conflicts_with_tag") for f in loc.flags) == flagged, loc.flags
+
+
 def test_missing_finger_gets_low_confidence():
     img = render("RH", None, seed=21, spacing_mm=0.15, p_ring=0.0, p_marker=0.0)
     pix = img.radiograph.pixels.copy()

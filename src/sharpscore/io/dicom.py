@@ -345,6 +345,24 @@ def _text(ds: Dataset, *keys: str) -> str:
     return " ".join(parts).upper()
 
 
+# BodyPartExamined values (DICOM PS3.16 CID 4031 and common vendor spellings) of parts a hand or
+# foot film cannot be: a hand or foot found on such a film contradicts its tag. Generic values
+# ('EXTREMITY', 'ARM', 'LEG', 'ANKLE', 'OTHER', ...) contradict nothing.
+_OTHER_BODY_PARTS = ("CHEST", "THORAX", "LUNG", "ABDOMEN", "PELVIS", "HIP", "KNEE", "SKULL", "HEAD", "BRAIN",
+                     "SPINE", "CSPINE", "TSPINE", "LSPINE", "SACRUM", "SHOULDER", "CLAVICLE", "ELBOW",
+                     "FEMUR", "THIGH", "BREAST", "NECK", "JAW", "SINUS", "RIB")
+
+
+def other_body_part(tag: str | None) -> str | None:
+    """The body part a BodyPartExamined value names when it is one a hand or foot film cannot be
+    (``'CHEST'``, ``'HIP'``, ...), else None (hand, foot, generic or empty values)."""
+    text = str(tag or "").strip().upper()
+    if not text or any(w in text for words in _BODY_PARTS.values() for w in words):
+        return None
+    words = set(re.split(r"[^A-Z]+", text))
+    return next((part for part in _OTHER_BODY_PARTS if part in words), None)
+
+
 def _body_part(ds: Dataset) -> str | None:
     tagged = _text(ds, "BodyPartExamined")
     described = _text(ds, "SeriesDescription", "StudyDescription", "ProtocolName")

@@ -15,6 +15,7 @@ from ..spatial import SpacingSource, as_spacing, distance_mm, to_mm, to_px
 from .. import schema
 from ..errors import InvertedImageError, MultipleRegionsError, NotHandOrFootError
 from ..flags import FlagKind, ReviewFlag
+from ..io.dicom import other_body_part
 from ..io.radiograph import Radiograph
 from .decode import decode_heatmaps
 from .forearm import find_ulna
@@ -502,6 +503,9 @@ class Localizer:
             flags.append(ReviewFlag(FlagKind.LATERALITY_CONFLICTS_WITH_TAG))
         if rg.body_part in ("hand", "foot") and rg.body_part != kind:
             flags.append(ReviewFlag(FlagKind.BODY_PART_CONFLICTS_WITH_TAG))
+        elif rg.body_part is None and (other := other_body_part(rg.metadata.get("body_part_examined"))):
+            # a hand or foot on a film tagged as a chest, hip, ...: a mislabelled file, or the wrong one
+            flags.append(ReviewFlag(FlagKind.BODY_PART_CONFLICTS_WITH_TAG, None, other.lower()))
         return f"{side}{'H' if kind == 'hand' else 'F'}"
 
 
