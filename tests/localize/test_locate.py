@@ -58,7 +58,7 @@ def test_left_is_the_mirror_of_right():
     assert np.median(d) * 0.15 < 0.5  # mm
 
 
-def test_a_mirrored_film_is_read_as_the_side_its_marker_names_and_flagged():
+def test_a_mirrored_film_is_read_as_the_side_its_marker_names_and_flagged(tmp_path, capsys):
     """A right hand displayed mirrored looks like a left hand to the anatomy; its 'R' marker reads
     mirrored, so the film is the right hand's, flagged film_mirrored (a reader looks); the crops are
     cut as the pixels show the hand (film_region)."""
@@ -69,6 +69,9 @@ def test_a_mirrored_film_is_read_as_the_side_its_marker_names_and_flagged():
     flipped = locate_joints(sharpscore.load_radiograph(np.ascontiguousarray(rg.pixels[:, ::-1]), spacing_mm=rg.spacing_mm))
     assert flipped.region == "RH" and flipped.film_region == "LH"
     assert "film_mirrored:R" in flipped.flags and flipped.to_dict()["side_marker"]["mirrored"] is True
+    assert flipped.save_overlay(tmp_path / "o.png").stat().st_size > 0  # the marker boxed and named
+    assert main(["locate", str(shared_path("dicom", "NM_Kakadu44_SOTmarkerincons.dcm"))]) == 0
+    assert "side marker: 'R'" in capsys.readouterr().out
 
 
 def test_a_marker_against_a_clear_anatomy_is_flagged_and_the_anatomy_kept():

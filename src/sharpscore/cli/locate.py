@@ -44,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
     sp = f"{as_spacing(loc.spacing_mm).row:.4f} mm/px ({loc.spacing_source})" if loc.spacing_mm else "unknown"
     ev = ", ".join(f"{k} {v:.2f}" for k, v in loc.evidence.items())
     print(f"region {loc.region} (joint evidence: {ev}), spacing {sp}")
+    m = loc.side_marker
+    if m is not None:
+        print(f"side marker: '{m.side}'{' read mirrored (the film is displayed mirrored)' if m.mirrored else ''}"
+              f" (match {m.match:.2f})")
     print("flags: " + (", ".join(loc.flags) if loc.flags else "none"))
     for name, (x, y, c) in loc.landmarks.items():
         print(f"  {name:8s} x {x:8.1f}  y {y:8.1f}  confidence {c:.2f}")

@@ -35,6 +35,18 @@ def save_figure(fig, path: str | Path) -> Path:
     return out
 
 
+def draw_side_marker(ax, marker, step: int) -> None:
+    """Box the side marker read on the film (a :class:`~sharpscore.localize.marker.SideMarker` or its
+    dict; nothing when None) and say what it read."""
+    if marker is None:
+        return
+    m = marker if isinstance(marker, dict) else marker.to_dict()
+    x, y = m["centre_px"]
+    ax.plot(x / step, y / step, "s", ms=16, mfc="none", mec="cyan", mew=1.2)
+    ax.text(x / step + 12, y / step - 10, f"marker {m['side']}" + (" (mirrored)" if m["mirrored"] else ""),
+            color="cyan", fontsize=6)
+
+
 def draw_landmarks(loc, path: str | Path, max_side: int = 1400) -> Path:
     """The radiograph with each landmark marked, green (confident) to red (unsure), and named."""
     fig, ax, step = radiograph_axes(loc.radiograph, max_side)
@@ -42,6 +54,7 @@ def draw_landmarks(loc, path: str | Path, max_side: int = 1400) -> Path:
     for name, (x, y, c) in loc.landmarks.items():
         ax.plot(x / step, y / step, "o", ms=5, mfc="none", mec=cmap(float(c)), mew=1.5)
         ax.text(x / step + 6, y / step, name, color=cmap(float(c)), fontsize=6)
+    draw_side_marker(ax, loc.side_marker, step)
     title = f"{loc.region}  spacing {as_spacing(loc.spacing_mm).row:.3f} mm ({loc.spacing_source})" if loc.spacing_mm else loc.region
     if loc.flags:
         title += "\nflags: " + ", ".join(loc.flags[:6]) + (" ..." if len(loc.flags) > 6 else "")
