@@ -126,7 +126,7 @@ def dicom_element(path: Path, rng: random.Random, out: Path) -> str | None:
     return f"element:{key}={value[:12]}"
 
 
-_GARBAGE = ["", "abc", "-1", "0", "1e308", "NaN", "inf", "99", "2.5", "9" * 400, "\u00e9\u00e8", "1,2", '"', "\x00"]
+_TABLE_GARBAGE = ["", "abc", "-1", "0", "1e308", "NaN", "inf", "99", "2.5", "9" * 400, "\u00e9\u00e8", "1,2", '"', "\x00"]
 
 
 def mutate_table(text: str, rng: random.Random) -> tuple[str, str]:
@@ -137,7 +137,7 @@ def mutate_table(text: str, rng: random.Random) -> tuple[str, str]:
         for _ in range(1 if kind != "cells" else rng.randint(2, 30)):
             r = 0 if kind == "header_cell" else rng.randrange(1, len(lines))
             cells = lines[r].split(",")
-            cells[rng.randrange(len(cells))] = rng.choice(_GARBAGE)
+            cells[rng.randrange(len(cells))] = rng.choice(_TABLE_GARBAGE)
             lines[r] = ",".join(cells)
     elif kind == "drop_rows":
         keep = rng.randrange(0, len(lines))
@@ -510,7 +510,7 @@ def fuzz_scoring(a, rng: random.Random, tmp: Path) -> dict:  # noqa: ARG001
             "examples": examples, "seed_films": [n for n, _, _ in pool]}
 
 
-_GARBAGE = [None, "", "x", -1, 0, 1e308, float("nan"), float("inf"), [], {}, [1], [[1]], [[1, 2, 3]], "[1,2]", True]
+_LABELME_GARBAGE = [None, "", "x", -1, 0, 1e308, float("nan"), float("inf"), [], {}, [1], [[1]], [[1, 2, 3]], "[1,2]", True]
 
 
 def mutate_labelme(doc: dict, rng: random.Random) -> tuple[object, str]:
@@ -522,22 +522,22 @@ def mutate_labelme(doc: dict, rng: random.Random) -> tuple[object, str]:
     if how == "top":
         return rng.choice([[], "labelme", 3, None, [doc]]), how
     if how == "shapes":
-        doc["shapes"] = rng.choice(_GARBAGE)
+        doc["shapes"] = rng.choice(_LABELME_GARBAGE)
     elif how in ("shape", "label", "points", "coordinate") and doc["shapes"]:
         i = rng.randrange(len(doc["shapes"]))
         if how == "shape":
-            doc["shapes"][i] = rng.choice(_GARBAGE)
+            doc["shapes"][i] = rng.choice(_LABELME_GARBAGE)
         elif how == "label":
-            doc["shapes"][i]["label"] = rng.choice(_GARBAGE + ["mcp9", "nosuchsite", "w1"])
+            doc["shapes"][i]["label"] = rng.choice(_LABELME_GARBAGE + ["mcp9", "nosuchsite", "w1"])
         elif how == "points":
-            doc["shapes"][i]["points"] = rng.choice(_GARBAGE)
+            doc["shapes"][i]["points"] = rng.choice(_LABELME_GARBAGE)
         else:
             doc["shapes"][i]["points"][0][rng.randrange(2)] = rng.choice(
                 [float("nan"), float("inf"), -5.0, 1e9, "12", None, [3]])
     elif how == "size":
-        doc[rng.choice(["imageHeight", "imageWidth"])] = rng.choice(_GARBAGE)
+        doc[rng.choice(["imageHeight", "imageWidth"])] = rng.choice(_LABELME_GARBAGE)
     elif how == "extra":
-        doc["sharpscore"] = rng.choice(_GARBAGE + [{"spacing_mm": "x"}, {"region": 5}])
+        doc["sharpscore"] = rng.choice(_LABELME_GARBAGE + [{"spacing_mm": "x"}, {"region": 5}])
     else:
         doc.pop(rng.choice(["shapes", "imageHeight", "version"]), None)
         if doc.get("shapes") and rng.random() < 0.5:
