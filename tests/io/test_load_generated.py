@@ -69,6 +69,15 @@ def test_descriptions_give_laterality_and_body_part():
     assert sharpscore.load_radiograph(chest).body_part is None
 
 
+@pytest.mark.parametrize("tag, part", [("CHEST", "CHEST"), ("L SPINE", "SPINE"), ("HIP", "HIP"), ("PELVIS", "PELVIS"),
+                                       ("EXTREMITY", None), ("HAND", None), ("FINGER", None), ("", None),
+                                       (None, None), ("LEG", None)])
+def test_a_tag_naming_a_part_a_hand_or_foot_film_cannot_be(tag, part):
+    from sharpscore.io.dicom import other_body_part
+
+    assert other_body_part(tag) == part
+
+
 def test_png_8_and_16_bit_and_grey_rgb_jpeg(tmp_path):
     img = _gradient()
     Image.fromarray((img * 255).round().astype(np.uint8)).save(tmp_path / "a.png")
