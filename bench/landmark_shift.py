@@ -79,8 +79,10 @@ def main() -> None:
                 for s in schema.sites("hand"):
                     if s.family == "wrist" and s.name in lm:
                         a = rng.uniform(0, 2 * np.pi)
-                        moved[s.name] = (lm[s.name][0] + r * np.cos(a) / sp.col, lm[s.name][1] + r * np.sin(a) / sp.row, 1.0)
-                radial[r].append(_family_points(scorer.joint_model.score(rg.pixels, rg.spacing_mm, moved, "LH"), "wrist"))
+                        x, y = lm[s.name][:2]
+                        moved[s.name] = (x + r * np.cos(a) / sp.col, y + r * np.sin(a) / sp.row, 1.0)
+                res = scorer.joint_model.score(rg.pixels, rg.spacing_mm, moved, "LH")
+                radial[r].append(_family_points(res, "wrist"))
 
     def summary(rows: list[dict]) -> dict:
         return {k: round(float(np.mean([r[k] for r in rows])), 3) for k in ("erosion", "jsn")}
@@ -91,8 +93,8 @@ def main() -> None:
         rg = sharpscore.load_radiograph(film)
         loc = scorer.localizer.predict(rg)
         for d in AXIAL_MM:
-            res = scorer.joint_model.score(rg.pixels, rg.spacing_mm, _along_axis(loc.landmarks, loc.region, rg.spacing_mm, d),
-                                           loc.region)
+            moved = _along_axis(loc.landmarks, loc.region, rg.spacing_mm, d)
+            res = scorer.joint_model.score(rg.pixels, rg.spacing_mm, moved, loc.region)
             adult[str(d)] = {**{k: round(v, 3) for k, v in _family_points(res, "finger").items()},
                              "pip5_jsn": round(res.joint("pip5").jsn, 3)}
     out = {"model": args.model, "machine": machine(), "command": "python bench/landmark_shift.py",

@@ -94,7 +94,8 @@ def main() -> None:
         region = ("RH", "LH", "RF", "LF")[s % 4]
         spacing = float(np.random.default_rng(s).uniform(0.1, 0.2))
         img = render(region, {}, seed=100 + s, spacing_mm=spacing)
-        _read_both(img.radiograph.pixels, (spacing, spacing), region[0], counts, times, wrong, f"phantom {region} seed {100 + s}")
+        _read_both(img.radiograph.pixels, (spacing, spacing), region[0], counts, times, wrong,
+                   f"phantom {region} seed {100 + s}")
     sets["phantoms"] = {"n_films": args.phantoms, "counts": counts, "wrong": wrong}
     result["sets"] = sets
     result["seconds_per_reading"] = {"median": round(float(np.median(times)), 4),

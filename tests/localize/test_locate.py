@@ -66,7 +66,8 @@ def test_a_mirrored_film_is_read_as_the_side_its_marker_names_and_flagged(tmp_pa
     upright = locate_joints(rg)
     assert upright.region == "RH" and upright.side_marker.side == "R" and not upright.side_marker.mirrored
     assert not any("mirrored" in f or "laterality" in f for f in upright.flags)
-    flipped = locate_joints(sharpscore.load_radiograph(np.ascontiguousarray(rg.pixels[:, ::-1]), spacing_mm=rg.spacing_mm))
+    mirrored = np.ascontiguousarray(rg.pixels[:, ::-1])
+    flipped = locate_joints(sharpscore.load_radiograph(mirrored, spacing_mm=rg.spacing_mm))
     assert flipped.region == "RH" and flipped.film_region == "LH"
     assert "film_mirrored:R" in flipped.flags and flipped.to_dict()["side_marker"]["mirrored"] is True
     assert flipped.save_overlay(tmp_path / "o.png").stat().st_size > 0  # the marker boxed and named

@@ -75,3 +75,34 @@ def test_real_atlas_films_read_their_own_side_or_nothing():
         read[image_id] = None if found is None else (found.side, found.mirrored)
     assert all(v in (None, ("L", False)) for v in read.values()), read
     assert [read[i] for i in ("3754", "3757", "3819")] == [("L", False)] * 3
+
+
+def _decide(marker, laterality=None, confident=True):
+    """The localiser's side decision for a right hand's digit layout (thumb on the image's left) with
+    ``marker``; ``confident=False`` leaves the anatomy unclear. Returns (region, flags)."""
+    from sharpscore.io import Radiograph
+    from sharpscore.localize.marker import SideMarker
+    from sharpscore.localize.predict import Localizer
+
+    c = 0.9 if confident else 0.1
+    landmarks = {"mcp1": (100.0, 300.0, c), "mcp3": (200.0, 250.0, c), "mcp5": (300.0, 300.0, c),
+                 "radcar": (200.0, 500.0, c)}
+    rg = Radiograph(pixels=np.zeros((8, 8), np.float32), spacing_mm=(0.1, 0.1), laterality=laterality)
+    m = None if marker is None else SideMarker(marker[0], marker[1], 0.9, 0.3, (5.0, 5.0), 0.0)
+    flags = []
+    region = Localizer._side(object.__new__(Localizer), "hand", landmarks, rg, flags, None, m)
+    return region, [str(f) for f in flags]
+
+
+def test_the_side_reconciles_anatomy_marker_and_tag():
+    assert _decide(None) == ("RH", [])
+    assert _decide(("R", False)) == ("RH", [])
+    # a right hand's layout with a mirrored 'L': a left hand displayed mirrored
+    assert _decide(("L", True)) == ("LH", ["film_mirrored:L"])
+    # ... unless the tag says the film shows what it shows
+    assert _decide(("L", True), laterality="R") == ("RH", ["film_mirrored:L", "laterality_conflicts_with_marker:L"])
+    # a mirrored 'R' on a right hand's layout cannot be: flagged, the anatomy kept
+    assert _decide(("R", True)) == ("RH", ["film_mirrored:R", "laterality_conflicts_with_marker:R"])
+    assert _decide(("L", False)) == ("RH", ["laterality_conflicts_with_marker:L"])
+    # unclear anatomy: the marker decides, still flagged for a reader
+    assert _decide(("L", False), confident=False) == ("LH", ["laterality_uncertain"])

@@ -8,12 +8,13 @@ is displayed mirrored, and its letter says which side it really is.
 How it is read: lead is the brightest thing on a film, so candidates are the compact connected
 components of the brightest pixels (above half-way from the film's 99th percentile to its maximum)
 of letter size (:data:`LETTER_MM`), away from the located joints. Each candidate is turned through
-every angle and compared, scaled to each glyph's box, with the letters 'L' and 'R' and their mirror
-images rendered in several fonts (intersection over union). A candidate is read when its best
-glyph is an 'L' or 'R' that matches well (:data:`MIN_MATCH`) and better than the best glyph of the
-other chirality and of the other letter by :data:`MIN_MARGIN`, and better than the letters printed
-beside markers that look like them ('P' of 'PA', ...: :data:`RIVAL_LETTERS`); letters that look alike mirrored ('O', a
-ring) have no margin and are not read. A film whose readable markers disagree gives no reading.
+every angle (and slanted either way: italic markers), stretched onto each glyph's box, blurred by
+about a stroke's width and correlated with the letters 'L' and 'R', their mirror images and the
+letters printed beside markers that look like an 'R' (:data:`RIVAL_LETTERS`), rendered in several
+fonts. A candidate is read when its best glyph is an 'L' or 'R' that correlates well
+(:data:`MIN_MATCH`) and better than its mirror image and the other side letter by
+:data:`MIN_MARGIN`; letters that look alike mirrored ('O', a ring) have no margin and are not read.
+A film whose readable markers disagree gives no reading. Measured in bench/side_markers.py.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from scipy import ndimage as ndi
 from ..resample import ImagePyramid
 from ..spatial import as_spacing
 
-__all__ = ["SideMarker", "read_side_marker", "SIDE_LETTERS", "RIVAL_LETTERS", "LETTER_MM", "MIN_MATCH", "MIN_MARGIN", "READ_MM_PER_PX"]
+__all__ = ["SideMarker", "read_side_marker", "SIDE_LETTERS", "RIVAL_LETTERS", "LETTER_MM", "MIN_MATCH", "MIN_MARGIN",
+           "READ_MM_PER_PX"]
 
 LETTER_MM = (4.0, 25.0)  # the larger side of a marker letter's box
 MIN_MATCH = 0.7  # correlation with the best glyph (blurred masks)
@@ -52,8 +54,8 @@ _FONTS = ("DejaVu Sans:bold", "DejaVu Sans", "DejaVu Serif:bold", "DejaVu Sans M
 @dataclass(frozen=True)
 class SideMarker:
     """A side marker read on a film: ``side`` ('L' or 'R'), whether it reads ``mirrored`` (the film is
-    displayed mirrored), ``match`` (intersection over union with the glyph), ``margin`` (over the
-    mirror image and the other letter), ``centre_px`` (x, y) in the film's pixels, ``angle_deg``
+    displayed mirrored), ``match`` (correlation with the glyph, blurred masks), ``margin`` (over the
+    mirror image and the other side letter), ``centre_px`` (x, y) in the film's pixels, ``angle_deg``
     (how far the letter is turned counter-clockwise)."""
 
     side: str

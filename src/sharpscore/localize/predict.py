@@ -482,12 +482,10 @@ class Localizer:
         anatomy is flagged ``laterality_conflicts_with_marker`` and the anatomy kept; an unclear
         anatomy takes the marker's side (still flagged ``laterality_uncertain``)."""
         side = _side_from_geometry(landmarks, kind)
-        clear = shape is not None and shape.side_margin >= SIDE_MARGIN
-        if clear:
+        if shape is not None and shape.side_margin >= SIDE_MARGIN:
             side = shape.side
         elif side is None or min(landmarks[n][2] for n in _SIDE_LANDMARKS[kind]) < LOW_CONFIDENCE:
             flags.append(ReviewFlag(FlagKind.LATERALITY_UNCERTAIN))
-            clear = False
             side = (marker.side if marker is not None and not marker.mirrored else None) or side or rg.laterality or "R"
         if marker is not None and marker.mirrored:
             flags.append(ReviewFlag(FlagKind.FILM_MIRRORED, None, marker.side))
