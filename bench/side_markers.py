@@ -10,7 +10,8 @@ film's true side and says ``mirrored`` exactly for the flipped copy. Sets:
 - phantoms (``--phantoms``, all four regions; 80% carry a marker in Pillow's default font).
 
 Times are per reading on the film itself (numpy array; inside the localiser the level it already
-made is reused). Writes bench/results/side-markers.json.
+made is reused). Writes bench/results/side-markers.json; ``--figure PNG`` also draws the real marked
+films' markers as read, as they are and flipped (docs/img/side_markers.png).
 """
 
 from __future__ import annotations
@@ -55,10 +56,39 @@ def _read_both(pixels: np.ndarray, spacing, side: str | None, counts: dict, time
                          f"{' mirrored' if found.mirrored else ''} (match {found.match}, margin {found.margin})")
 
 
+def _figure(real: list[tuple[str, str]], path: Path) -> None:
+    """Each real marked film's marker, 30 mm around it, as it is and flipped, titled with the reading."""
+    from matplotlib.figure import Figure
+
+    import sharpscore
+    from sharpscore.localize.marker import read_side_marker
+
+    fig = Figure(figsize=(2.0 * 2 * len(real), 2.4))
+    for i, (name, _) in enumerate(real):
+        rg = sharpscore.load_radiograph(SHARED / name)
+        for j, mirrored in enumerate((False, True)):
+            film = np.ascontiguousarray(rg.pixels[:, ::-1]) if mirrored else rg.pixels
+            found = read_side_marker(film, rg.spacing_mm)
+            ax = fig.add_subplot(1, 2 * len(real), 2 * i + j + 1)
+            ax.axis("off")
+            if found is None:
+                ax.set_title("not read", fontsize=7)
+                continue
+            half = int(15 / min(rg.spacing_mm))
+            x, y = (int(round(v)) for v in found.centre_px)
+            ax.imshow(film[max(0, y - half):y + half, max(0, x - half):x + half], cmap="gray", vmin=0, vmax=1)
+            ax.set_title(f"{Path(name).stem}{' flipped' if mirrored else ''}\nread '{found.side}'"
+                         f"{' mirrored' if found.mirrored else ''} ({found.match:.2f})", fontsize=6)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=150)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--phantoms", type=int, default=60)
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--figure", type=Path, help="also draw the real marked films' markers as read (PNG)")
     args = ap.parse_args()
     import sharpscore
     from sharpscore.localize.marker import _templates
@@ -77,6 +107,8 @@ def main() -> None:
             rg = sharpscore.load_radiograph(SHARED / name)
             _read_both(rg.pixels, rg.spacing_mm, side, counts, times, wrong, name)
     sets["real_marked_films"] = {"n_films": len(real), "counts": counts, "wrong": wrong}
+    if args.figure:
+        _figure(real, args.figure)
     counts, wrong = {}, []
     dha = sorted((SHARED / "dha-hands" / "images").glob("*.jpg"))
     for path in dha:
