@@ -88,11 +88,17 @@ def _font(name: str, size: int):
     return ImageFont.truetype(path, size)
 
 
-def _crop_to_box(mask: np.ndarray) -> np.ndarray | None:
+def _bounds(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(row0, row1, col0, col1) of the mask's set pixels (ends exclusive), None when it has none."""
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     if len(rows) == 0:
         return None
-    return mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def _crop_to_box(mask: np.ndarray) -> np.ndarray | None:
+    b = _bounds(mask)
+    return None if b is None else mask[b[0]:b[1], b[2]:b[3]]
 
 
 @functools.lru_cache(maxsize=1)
@@ -237,17 +243,17 @@ def _candidates(img: np.ndarray, mm_per_px: float, avoid: np.ndarray) -> list[tu
         # the strokes near the seed: a letter broken into pieces by the global threshold is whole again
         near = ndi.distance_transform_edt(seeds[y0:y1, x0:x1] != i) <= _JOIN_MM / mm_per_px
         mask = (box >= 0.5 * (background + peak)) & near
-        rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-        if len(rows) == 0:
+        b = _bounds(mask)
+        if b is None:
             continue
         done[y0:y1, x0:x1] |= mask
-        mask = mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        mask = mask[b[0]:b[1], b[2]:b[3]]
         h, w = mask.shape
         if not lo <= max(h, w) <= hi or min(h, w) < 0.2 * max(h, w):
             continue
         if not 0.15 <= mask.mean() <= 0.8:  # a stroke letter, not a solid blob or a thin line
             continue
-        oy, ox = y0 + rows[0], x0 + cols[0]
+        oy, ox = y0 + b[0], x0 + b[2]
         if len(avoid) and np.any((avoid[:, 0] >= ox) & (avoid[:, 0] < ox + w)
                                  & (avoid[:, 1] >= oy) & (avoid[:, 1] < oy + h)):
             continue  # holds a joint: anatomy, not a marker
