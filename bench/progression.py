@@ -31,7 +31,7 @@ from _machine import machine  # noqa: E402
 
 from sharpscore import schema  # noqa: E402
 from sharpscore.api import Scorer  # noqa: E402
-from sharpscore.api.progression import RetestModel, retest_model  # noqa: E402
+from sharpscore.api.progression import RetestModel, read_paired, retest_model  # noqa: E402
 from sharpscore.evaluation.progression import (joint_change_kappa, progression_agreement,  # noqa: E402
                                                sdc_of_change, standardised_response_mean)
 from sharpscore.synth.longitudinal import longitudinal_patient  # noqa: E402
@@ -57,22 +57,36 @@ def fit_retest(records: list[dict]) -> RetestModel:
     return RetestModel(c=float(np.median(ratios) / 0.455), floor=floor)
 
 
-def collect(scorer, n: int) -> dict:
-    """Score every patient: the baseline acquired twice (test-retest) and the follow-up once."""
+def _pair(scorer, a: dict, b: dict, paired: bool) -> tuple[dict, dict]:
+    """Two visits as score_progression compares them: each region read again at joint positions
+    shared by both visits (read_paired), or as scored (``paired=False``)."""
+    if not paired:
+        return a, b
+    pa, pb = {}, {}
+    for r in a:
+        pa[r], pb[r], _ = read_paired(scorer, a[r], b[r])
+    return pa, pb
+
+
+def collect(scorer, n: int, paired: bool = True) -> dict:
+    """Score every patient: the baseline acquired twice (test-retest) and the follow-up once; each
+    pair of visits read as score_progression reads it (paired unless ``paired=False``)."""
     records, jt, jp, jsw = [], [], [], []
     for i in range(n):
         lp = longitudinal_patient(50000 + i, visits=2)
-        a, b = (_score_visit(scorer, {r: render(r, lp.visits[0][r], seed=lp.acquisition_seeds[0][r] + k,
-                                               person_seed=lp.person_seeds[r], **ACQ) for r in schema.REGIONS})
-                for k in range(2))
+        a0, b = (_score_visit(scorer, {r: render(r, lp.visits[0][r], seed=lp.acquisition_seeds[0][r] + k,
+                                                person_seed=lp.person_seeds[r], **ACQ) for r in schema.REGIONS})
+                 for k in range(2))
         follow = _score_visit(scorer, {r: lp.render(1, r, **ACQ) for r in schema.REGIONS})
+        a, b = _pair(scorer, a0, b, paired)
+        base, follow = _pair(scorer, a0, follow, paired)
         for r in schema.REGIONS:
             for ja in a[r].joints:
                 jb = b[r].joint(ja.site)
                 if ja.jsw_mm is not None and jb.jsw_mm is not None:
                     jsw.append(jb.jsw_mm - ja.jsw_mm)
         for r in schema.REGIONS:  # per-joint change (model-free: expected grade differences)
-            for ja in a[r].joints:
+            for ja in base[r].joints:
                 jf = follow[r].joint(ja.site)
                 g0, g1 = lp.visits[0][r][ja.site], lp.visits[1][r][ja.site]
                 for m in ("erosion", "jsn"):
@@ -82,6 +96,7 @@ def collect(scorer, n: int) -> dict:
         records.append({"true_change": int(lp.change()),
                         "retest": [round(sum(x.total for x in a.values()), 3), round(sum(x.total for x in b.values()), 3)],
                         "followup": round(sum(x.total for x in follow.values()), 3),
+                        "baseline_for_followup": round(sum(x.total for x in base.values()), 3),
                         "healthy_region_diffs": [round(b[r].total - a[r].total, 4) for r in schema.REGIONS
                                                  if a[r].total < 1.0 and b[r].total < 1.0]})
         if (i + 1) % 10 == 0:
@@ -118,8 +133,9 @@ def analyse(raw: dict) -> tuple[dict, dict, RetestModel]:
                 "sdc_median": round(float(np.median(1.96 * sd_model[m])), 3),
                 "held_out_z_sd": round(float(np.std(z[m & held], ddof=1)), 3) if (m & held).sum() >= 3 else None}
     t = np.array([r["true_change"] for r in rec], float)
-    o = np.array([r["followup"] - r["retest"][0] for r in rec])
-    sdcs = np.array([1.96 * model.sd(0.5 * (r["retest"][0] + r["followup"]), len(schema.REGIONS)) for r in rec])
+    b0 = np.array([r.get("baseline_for_followup", r["retest"][0]) for r in rec])
+    o = np.array([r["followup"] for r in rec]) - b0
+    sdcs = np.array([1.96 * model.sd(0.5 * (b + r["followup"]), len(schema.REGIONS)) for b, r in zip(b0, rec)])
     called = o > sdcs
     agree = progression_agreement(t, called, threshold=1.0)
     pr = {"patients": n, "sdc_median": round(float(np.median(sdcs)), 3), **agree,
@@ -130,7 +146,7 @@ def analyse(raw: dict) -> tuple[dict, dict, RetestModel]:
           "called_progressed_by_true_change": {str(k): round(float(np.mean(called[t == k])), 3)
                                                for k in sorted(set(t.astype(int).tolist())) if k <= 5}}
     shipped = retest_model("default")
-    sd_s = np.array([1.96 * shipped.sd(0.5 * (r["retest"][0] + r["followup"]), len(schema.REGIONS)) for r in rec])
+    sd_s = np.array([1.96 * shipped.sd(0.5 * (b + r["followup"]), len(schema.REGIONS)) for b, r in zip(b0, rec)])
     pr["with_shipped_retest_model"] = {"c": shipped.c, **progression_agreement(t, o > sd_s, threshold=1.0),
                                        "sdc_median": round(float(np.median(sd_s)), 3)}
     return rt, pr, model
@@ -151,16 +167,20 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--patients", type=int, default=100)
     p.add_argument("--write-retest", action="store_true")
+    p.add_argument("--unpaired", action="store_true",
+                   help="compare the visits as scored, without the paired reading (read_paired)")
+    p.add_argument("--out", default="progression.json", help="file name under bench/results/")
     p.add_argument("--from-raw", action="store_true",
                    help="refit and re-read from the raw figures of the last run (no scoring)")
     a = p.parse_args()
     scorer = Scorer()
     t0 = time.perf_counter()
-    dest = ROOT / "bench" / "results" / "progression.json"
-    raw = json.loads(dest.read_text())["raw"] if a.from_raw else collect(scorer, a.patients)
+    dest = ROOT / "bench" / "results" / a.out
+    raw = json.loads(dest.read_text())["raw"] if a.from_raw else collect(scorer, a.patients, paired=not a.unpaired)
     rt, pr, model = analyse(raw)
     out = {"what": __doc__.split("\n\n")[1], "machine": machine(), "model": "scorer/default",
-           "command": f"python bench/progression.py --patients {a.patients}", "retest": rt, "progression": pr}
+           "command": f"python bench/progression.py --patients {a.patients}" + (" --unpaired" if a.unpaired else ""),
+           "paired_reading": not a.unpaired, "retest": rt, "progression": pr}
     if a.write_retest:  # the phantom c; bench/progression_real.py --write-retest then ships the larger of it and the real-texture c
         path = ROOT / "src" / "sharpscore" / "models" / "retest.json"
         table = json.loads(path.read_text())

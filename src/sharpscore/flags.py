@@ -80,6 +80,7 @@ class FlagKind(enum.StrEnum):
     UNSURE_AT_BASELINE = "unsure_at_baseline"
     UNSURE_AT_FOLLOWUP = "unsure_at_followup"
     SCORE_FELL = "score_fell"
+    PAIRED_LANDMARK = "paired_landmark"  # the visits placed this joint apart; both read where the surer one put it
 
     @property
     def informational(self) -> bool:
@@ -89,7 +90,8 @@ class FlagKind(enum.StrEnum):
 
 _INFORMATIONAL = frozenset({FlagKind.SPACING_ESTIMATED, FlagKind.READER_LANDMARKS, FlagKind.RELOCATED,
                             FlagKind.WRIST_FROM_ANATOMY, FlagKind.FILM_ROTATED,
-                            FlagKind.ATYPICAL_POSITION, FlagKind.RETEST_SD_FROM_DEFAULT_MODEL})
+                            FlagKind.ATYPICAL_POSITION, FlagKind.RETEST_SD_FROM_DEFAULT_MODEL,
+                            FlagKind.PAIRED_LANDMARK})
 _SITES = frozenset(n for kind in ("hand", "foot") for n in schema.landmarks(kind))
 
 

@@ -118,3 +118,59 @@ def test_cohort_folder_one_report_per_patient_under_pseudonyms(tmp_path, capsys)
     for f in (tmp_path / "o").rglob("*"):
         if f.is_file() and f.name != ".pseudonym-salt":
             assert b"L00000" not in f.read_bytes() and b"L00001" not in f.read_bytes(), f
+
+
+def test_rescore_reads_the_same_film_at_moved_landmarks(scorer, visits):
+    res = scorer.score(visits["base"])
+    same = scorer.rescore(res, {})
+    assert same.total == pytest.approx(res.total, abs=1e-6) and same.flags == res.flags
+    x, y, c = res.landmarks["mcp2"]
+    off = 6.0 / res.spacing_mm[0]  # 6 mm along the row: the crop leaves the joint
+    moved = scorer.rescore(res, {"mcp2": (x + off, y, c)})
+    assert moved.landmarks["mcp2"][:2] == (x + off, y) and moved.landmarks["mcp3"] == res.landmarks["mcp3"]
+    assert abs(moved.joint("mcp2").erosion - res.joint("mcp2").erosion) > 0.05
+    assert moved.joint("pip5").erosion == pytest.approx(res.joint("pip5").erosion, abs=1e-6)
+    with pytest.raises(sharpscore.errors.InputError, match="not landmarks"):
+        scorer.rescore(res, {"mtp1": (1.0, 1.0, 1.0)})
+    res.location = None  # e.g. read back from JSON: no film, no localisation
+    with pytest.raises(sharpscore.errors.InputError, match="scored in this session"):
+        scorer.rescore(res, {})
+
+
+def test_paired_landmarks_put_both_visits_on_one_position(scorer, visits):
+    from sharpscore.api.progression import paired_landmarks
+
+    base = scorer.score(visits["base"])
+    follow = scorer.score(visits["same"])
+    # the follow-up's localiser went wrong at pip3 (7 mm off) and is unsure there
+    x, y, _ = follow.landmarks["pip3"]
+    follow.landmarks["pip3"] = (x + 7.0 / follow.spacing_mm[0], y, 0.4)
+    lb, lf, apart = paired_landmarks(base, follow)
+    assert list(apart) == ["pip3"] and apart["pip3"] == pytest.approx(7.0, abs=1.0)
+    # both visits are read where the surer visit (the baseline) put it
+    assert np.allclose(lb["pip3"][:2], base.landmarks["pip3"][:2], atol=1e-6)
+    assert np.hypot(*np.subtract(lf["pip3"][:2], follow.landmarks["pip3"][:2])) * follow.spacing_mm[0] \
+        == pytest.approx(7.0, abs=1.0)
+    # a joint both found close together is read at their mean: within a pixel or two of each
+    for site in ("mcp2", "pip4"):
+        assert np.hypot(*np.subtract(lb[site][:2], base.landmarks[site][:2])) * base.spacing_mm[0] < 1.0
+
+
+def test_a_localisation_that_differs_between_visits_is_not_change(scorer, visits):
+    base = scorer.score(visits["base"])
+    follow = scorer.score(visits["same"])
+    # move the follow-up's radius site 12 mm into the shaft: read as it is, its crop changes
+    x, y, c = follow.landmarks["radius"]
+    follow_off = scorer.rescore(follow, {"radius": (x, y + 12.0 / follow.spacing_mm[0], 0.3)})
+    unpaired = sharpscore.api.progression.compare_visits({"RH": base}, {"RH": follow_off},
+                                                          retest=sharpscore.api.progression.retest_model("default"))
+    prog = sharpscore.score_progression(base, follow_off, scorer=scorer)
+    assert any(f.startswith("paired_landmark:radius") for f in prog.flags)
+    change = prog.joint("RH", "radius").erosion_change
+    assert abs(change) < 0.2 and abs(change) <= abs(unpaired.joint("RH", "radius").erosion_change) + 1e-9
+    assert abs(prog.total_change) < 1.0
+    # results that cannot be read again are compared as they are
+    base.location = None
+    kept = sharpscore.score_progression(base, follow_off, scorer=scorer)
+    assert not any(f.startswith("paired_landmark") for f in kept.flags)
+    assert kept.total_change == pytest.approx(unpaired.total_change, abs=1e-9)

@@ -36,12 +36,14 @@ from ..flags import FlagKind, ReviewFlag, flagged_sites, needs_review
 from ..spatial import to_mm
 from .results import PatientScore, RadiographScore
 
-__all__ = ["JointChange", "Progression", "score_progression", "compare_visits", "RetestModel", "retest_model"]
+__all__ = ["JointChange", "Progression", "score_progression", "compare_visits", "read_paired", "paired_landmarks",
+           "RetestModel", "retest_model"]
 
 log = logging.getLogger(__name__)
 
 _RETEST = Path(__file__).resolve().parents[1] / "models" / "retest.json"
 REGISTRATION_RMS_MM = 4.0  # digit joints further apart than this after a similarity fit: not the same view
+AGREE_MM = 2.0  # both visits' positions of a joint this close: it is read at their mean (paired reading)
 REGISTRATION_SCALE = (0.8, 1.25)  # follow-up size relative to baseline beyond this: spacing or view changed
 CHANGE_SHOWN = 0.5  # grade change from which a joint gets a review image
 # a joint flagged so at a visit makes its change unsure
@@ -181,9 +183,11 @@ def _change_probs(pb: list[float] | None, pf: list[float] | None) -> dict[int, f
     return {i - k0: float(v) for i, v in enumerate(conv)}
 
 
-def _registration(base: RadiographScore, follow: RadiographScore) -> tuple[float, float] | None:
-    """(RMS residual mm, scale) of the similarity transform taking the follow-up's confident digit
-    joints onto the baseline's; None with fewer than four joints in common."""
+def _similarity(base: RadiographScore, follow: RadiographScore):
+    """``(s, R, t, rms_mm)`` of the similarity taking the follow-up's digit joints (in mm) onto the
+    baseline's, fitted on the joints both visits found surely, then again without those further
+    than ``max(AGREE_MM, 2 x median)`` from the fit (the RMS over the joints kept); None with fewer
+    than four."""
     from ..shape_model import similarity_fit
 
     names = [n for n in base.landmarks if (n == "ip" or n[:3] in ("mcp", "pip", "mtp"))
@@ -193,14 +197,82 @@ def _registration(base: RadiographScore, follow: RadiographScore) -> tuple[float
     a = np.array([to_mm(follow.landmarks[n][:2], follow.spacing_mm) for n in names])
     b = np.array([to_mm(base.landmarks[n][:2], base.spacing_mm) for n in names])
     s, r, t = similarity_fit(a, b, allow_reflection=False)
-    rms = float(np.sqrt(np.mean(np.sum((s * a @ r.T + t - b) ** 2, axis=1))))
-    return rms, float(s)
+    err = np.linalg.norm(s * a @ r.T + t - b, axis=1)
+    keep = err <= max(AGREE_MM, 2 * float(np.median(err)))  # a joint misplaced at one visit does not pull the fit
+    if 4 <= keep.sum() < len(keep):
+        s, r, t = similarity_fit(a[keep], b[keep], allow_reflection=False)
+        err = np.linalg.norm(s * a[keep] @ r.T + t - b[keep], axis=1)
+    return s, r, t, float(np.sqrt(np.mean(err ** 2)))
+
+
+def _registration(base: RadiographScore, follow: RadiographScore) -> tuple[float, float] | None:
+    """(RMS residual mm, scale) of the similarity transform taking the follow-up's confident digit
+    joints onto the baseline's; None with fewer than four joints in common."""
+    fit = _similarity(base, follow)
+    return None if fit is None else (fit[3], float(fit[0]))
+
+
+def paired_landmarks(base: RadiographScore, follow: RadiographScore) \
+        -> tuple[dict[str, tuple[float, float, float]], dict[str, tuple[float, float, float]], dict[str, float]] | None:
+    """One position per joint for both visits of a region, so that both are read at the same place.
+
+    The follow-up is registered onto the baseline (similarity on the digit joints). A site the two
+    visits place within :data:`AGREE_MM` of each other is read at their confidence-weighted mean; a
+    site placed further apart (one localisation is off there) is read in both visits where the more
+    confident one put it. Returns the baseline's and the follow-up's landmarks (pixels of each film)
+    and, per site placed apart, the distance in mm; None when the films cannot be registered (fewer
+    than four digit joints in common, or more than :data:`REGISTRATION_RMS_MM` apart)."""
+    fit = _similarity(base, follow)
+    if fit is None or fit[3] > REGISTRATION_RMS_MM:
+        return None
+    s, r, t, _ = fit
+    from ..spatial import to_px
+
+    lb, lf, apart = {}, {}, {}
+    for n, (xb, yb, cb) in base.landmarks.items():
+        if n not in follow.landmarks:
+            continue
+        xf, yf, cf = follow.landmarks[n]
+        pb = np.asarray(to_mm((xb, yb), base.spacing_mm), float)
+        pf = s * np.asarray(to_mm((xf, yf), follow.spacing_mm), float) @ r.T + t
+        dist = float(np.hypot(*(pb - pf)))
+        if dist <= AGREE_MM:
+            w = cb / (cb + cf) if cb + cf > 0 else 0.5
+            p, conf_b, conf_f = w * pb + (1 - w) * pf, cb, cf
+        else:
+            p = pb if cb >= cf else pf
+            conf_b = conf_f = max(cb, cf)
+            apart[n] = round(dist, 1)
+        back = ((p - t) @ r) / s  # the consensus in the follow-up's mm
+        lb[n] = (*(float(v) for v in to_px(p, base.spacing_mm)), float(conf_b))
+        lf[n] = (*(float(v) for v in to_px(back, follow.spacing_mm)), float(conf_f))
+    return lb, lf, apart
+
+
+def read_paired(scorer, base: RadiographScore, follow: RadiographScore) \
+        -> tuple[RadiographScore, RadiographScore, list[ReviewFlag]]:
+    """Both visits of a region read again at :func:`paired_landmarks` (informational flags
+    ``paired_landmark:<site>:<mm>`` for sites the visits had placed apart). Results that cannot be
+    read again (no film kept, e.g. read back from JSON) or films that cannot be registered come back
+    unchanged."""
+    if base.location is None or follow.location is None:
+        log.info("%s: visits scored elsewhere are compared as they are (no paired reading)", base.region)
+        return base, follow, []
+    pair = paired_landmarks(base, follow)
+    if pair is None:
+        return base, follow, []
+    lb, lf, apart = pair
+    flags = [ReviewFlag(FlagKind.PAIRED_LANDMARK, n, f"{base.region}:{d}mm") for n, d in apart.items()]
+    return scorer.rescore(base, lb), scorer.rescore(follow, lf), flags
 
 
 def compare_visits(baseline: Mapping[str, RadiographScore], followup: Mapping[str, RadiographScore], *,
-                   retest: RetestModel) -> Progression:
-    """Build a :class:`Progression` from already scored visits (``{region: RadiographScore}``)."""
-    flags: list[ReviewFlag] = [] if retest.measured else [ReviewFlag(FlagKind.RETEST_SD_FROM_DEFAULT_MODEL)]
+                   retest: RetestModel, flags: list[ReviewFlag] | None = None) -> Progression:
+    """Build a :class:`Progression` from already scored visits (``{region: RadiographScore}``);
+    ``flags``: more flags of the comparison (e.g. :func:`read_paired`'s)."""
+    flags = list(flags or [])
+    if not retest.measured:
+        flags.insert(0, ReviewFlag(FlagKind.RETEST_SD_FROM_DEFAULT_MODEL))
     common = [r for r in schema.REGIONS if r in baseline and r in followup]
     if not common:
         raise VisitMismatchError(f"the visits share no region (baseline {sorted(baseline)}, follow-up "
@@ -289,7 +361,7 @@ def _visit(scorer, visit: Any, label: str) -> tuple[dict[str, RadiographScore], 
 
 
 def score_progression(baseline: Any, followup: Any, *, model: str = "default", device: str | None = None,
-                      scorer=None) -> Progression:
+                      scorer=None, paired: bool = True) -> Progression:
     """Change of the SvdH score between a baseline and a follow-up visit of one patient.
 
     Args:
@@ -299,6 +371,8 @@ def score_progression(baseline: Any, followup: Any, *, model: str = "default", d
             the localiser tells. Regions in one visit only are
             flagged and left out of the change.
         model: the scorer (shipped name or bundle path); ``scorer`` reuses a loaded :class:`Scorer`.
+        paired: read both visits of a region at the same joint positions (:func:`read_paired`), so
+            that a localisation that differs between the visits does not read as change.
 
     Raises:
         sharpscore.errors.VisitMismatchError: different patients (DICOM PatientID), no region in
@@ -315,4 +389,9 @@ def score_progression(baseline: Any, followup: Any, *, model: str = "default", d
     if len(base) == 1 and len(follow) == 1 and set(base) != set(follow):
         (rb,), (rf,) = base, follow
         raise VisitMismatchError(f"baseline is a {rb} film and follow-up a {rf} film: not the same region")
-    return compare_visits(base, follow, retest=retest_model(sc.model_info.get("scorer", str(model))))
+    flags: list[ReviewFlag] = []
+    if paired:
+        for reg in [r for r in schema.REGIONS if r in base and r in follow]:
+            base[reg], follow[reg], more = read_paired(sc, base[reg], follow[reg])
+            flags += more
+    return compare_visits(base, follow, retest=retest_model(sc.model_info.get("scorer", str(model))), flags=flags)

@@ -68,6 +68,7 @@ class RadiographScore(RegionScores, _Totals):
     explanation_method: str | None = None  # 'occlusion' (signed, [-1, 1]) or 'gradcam' ([0, 1])
     crops: dict[str, np.ndarray] | None = field(default=None, repr=False)
     radiograph: Any = field(default=None, repr=False)
+    location: Any = field(default=None, repr=False)  # the localiser's JointLocations (Scorer.rescore)
 
     @classmethod
     def from_region_scores(cls, scores: RegionScores, **extra: Any) -> "RadiographScore":

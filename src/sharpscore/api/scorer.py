@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -105,7 +106,7 @@ class Scorer:
             needs_review=needs_review(flags), source=rg.source, spacing_mm=loc.spacing_mm,
             spacing_source=loc.spacing_source, not_in_view=list(loc.not_in_view),
             side_marker=loc.side_marker.to_dict() if loc.side_marker else None,
-            model=dict(self.model_info), radiograph=rg)
+            model=dict(self.model_info), radiograph=rg, location=loc)
         if explain:
             self._explain(res, pyramid)
         return res
@@ -156,6 +157,22 @@ class Scorer:
             # the film shows another region than the caller said: the image decides, a reader checks
             res.add_flag(ReviewFlag(FlagKind.REGION_CONFLICTS_WITH_GIVEN, None, region))
         return res
+
+    def rescore(self, result: RadiographScore, landmarks: Mapping[str, tuple[float, float, float]]) -> RadiographScore:
+        """Score ``result``'s film again with some landmarks moved (``{site: (x_px, y_px, confidence)}``,
+        the others kept): the same film, localisation and review rules, new crops, JSW and flags.
+        ``result`` must come from this session's :meth:`score` (it keeps its film and localisation)."""
+        loc = result.location
+        if loc is None or result.radiograph is None:
+            raise InputError("rescore needs a result scored in this session (it keeps the film and its "
+                             "localisation); a result read back from JSON has neither")
+        unknown = sorted(set(landmarks) - set(loc.landmarks))
+        if unknown:
+            raise InputError(f"rescore: {unknown} are not landmarks of this {loc.region} film")
+        moved = dataclasses.replace(loc, landmarks={**loc.landmarks, **{k: tuple(map(float, v)) for k, v in landmarks.items()}})
+        pyr = self._pyramid(result.radiograph)
+        rs = self.joint_model.score(pyr, moved.spacing_mm, moved.landmarks, moved.film_region)
+        return self._result(result.radiograph, moved, rs, False, pyr)
 
     def score_many(self, sources: Iterable[Any], *, batch_size: int = 16, explain: bool = False,
                    errors: str = "raise") -> list[RadiographScore | SharpScoreError]:
