@@ -151,9 +151,14 @@ def test_paired_landmarks_put_both_visits_on_one_position(scorer, visits):
     assert np.allclose(lb["pip3"][:2], base.landmarks["pip3"][:2], atol=1e-6)
     assert np.hypot(*np.subtract(lf["pip3"][:2], follow.landmarks["pip3"][:2])) * follow.spacing_mm[0] \
         == pytest.approx(7.0, abs=1.0)
-    # a joint both found close together is read at their mean: within a pixel or two of each
+    # a joint both found close together is read where the baseline found it, in both visits
     for site in ("mcp2", "pip4"):
-        assert np.hypot(*np.subtract(lb[site][:2], base.landmarks[site][:2])) * base.spacing_mm[0] < 1.0
+        assert lb[site] == base.landmarks[site]
+        assert np.hypot(*np.subtract(lf[site][:2], follow.landmarks[site][:2])) * follow.spacing_mm[0] < 2.0
+    # where the baseline is the less sure one, both take the follow-up's position
+    base.landmarks["pip3"] = (*base.landmarks["pip3"][:2], 0.2)
+    lb2, lf2, _ = paired_landmarks(base, follow)
+    assert np.allclose(lf2["pip3"][:2], follow.landmarks["pip3"][:2], atol=1e-6) and lb2["pip3"][2] == 0.4
 
 
 def test_a_localisation_that_differs_between_visits_is_not_change(scorer, visits):

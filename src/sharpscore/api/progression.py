@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 _RETEST = Path(__file__).resolve().parents[1] / "models" / "retest.json"
 REGISTRATION_RMS_MM = 4.0  # digit joints further apart than this after a similarity fit: not the same view
-AGREE_MM = 2.0  # both visits' positions of a joint this close: it is read at their mean (paired reading)
+AGREE_MM = 2.0  # both visits place a joint this close: the follow-up is read where the baseline found it
 REGISTRATION_SCALE = (0.8, 1.25)  # follow-up size relative to baseline beyond this: spacing or view changed
 CHANGE_SHOWN = 0.5  # grade change from which a joint gets a review image
 # a joint flagged so at a visit makes its change unsure
@@ -217,11 +217,12 @@ def paired_landmarks(base: RadiographScore, follow: RadiographScore) \
     """One position per joint for both visits of a region, so that both are read at the same place.
 
     The follow-up is registered onto the baseline (similarity on the digit joints). A site the two
-    visits place within :data:`AGREE_MM` of each other is read at their confidence-weighted mean; a
-    site placed further apart (one localisation is off there) is read in both visits where the more
-    confident one put it. Returns the baseline's and the follow-up's landmarks (pixels of each film)
-    and, per site placed apart, the distance in mm; None when the films cannot be registered (fewer
-    than four digit joints in common, or more than :data:`REGISTRATION_RMS_MM` apart)."""
+    visits place within :data:`AGREE_MM` of each other is read in both where the baseline found it
+    (a baseline keeps its reading, whatever follow-up it is compared with); a site placed further
+    apart (one localisation is off there) is read in both where the more confident visit put it.
+    Returns the baseline's and the follow-up's landmarks (pixels of each film) and, per site placed
+    apart, the distance in mm; None when the films cannot be registered (fewer than four digit
+    joints in common, or more than :data:`REGISTRATION_RMS_MM` apart)."""
     fit = _similarity(base, follow)
     if fit is None or fit[3] > REGISTRATION_RMS_MM:
         return None
@@ -236,23 +237,24 @@ def paired_landmarks(base: RadiographScore, follow: RadiographScore) \
         pb = np.asarray(to_mm((xb, yb), base.spacing_mm), float)
         pf = s * np.asarray(to_mm((xf, yf), follow.spacing_mm), float) @ r.T + t
         dist = float(np.hypot(*(pb - pf)))
-        if dist <= AGREE_MM:
-            w = cb / (cb + cf) if cb + cf > 0 else 0.5
-            p, conf_b, conf_f = w * pb + (1 - w) * pf, cb, cf
-        else:
-            p = pb if cb >= cf else pf
-            conf_b = conf_f = max(cb, cf)
+        if dist > AGREE_MM:
             apart[n] = round(dist, 1)
-        back = ((p - t) @ r) / s  # the consensus in the follow-up's mm
-        lb[n] = (*(float(v) for v in to_px(p, base.spacing_mm)), float(conf_b))
+        if dist <= AGREE_MM or cb >= cf:
+            p, lb[n], conf_f = pb, (float(xb), float(yb), float(cb)), (cf if dist <= AGREE_MM else cb)
+        else:
+            p = pf
+            lb[n] = (*(float(v) for v in to_px(p, base.spacing_mm)), float(cf))
+            conf_f = cf
+        back = ((p - t) @ r) / s  # in the follow-up's mm
         lf[n] = (*(float(v) for v in to_px(back, follow.spacing_mm)), float(conf_f))
     return lb, lf, apart
 
 
 def read_paired(scorer, base: RadiographScore, follow: RadiographScore) \
         -> tuple[RadiographScore, RadiographScore, list[ReviewFlag]]:
-    """Both visits of a region read again at :func:`paired_landmarks` (informational flags
-    ``paired_landmark:<site>:<mm>`` for sites the visits had placed apart). Results that cannot be
+    """Both visits of a region read at :func:`paired_landmarks`: the follow-up read again, the
+    baseline only where it takes a position from the follow-up (informational flags
+    ``paired_landmark:<site>:<region>:<mm>`` for sites the visits had placed apart). Results that cannot be
     read again (no film kept, e.g. read back from JSON) or films that cannot be registered come back
     unchanged."""
     if base.location is None or follow.location is None:
@@ -263,7 +265,8 @@ def read_paired(scorer, base: RadiographScore, follow: RadiographScore) \
         return base, follow, []
     lb, lf, apart = pair
     flags = [ReviewFlag(FlagKind.PAIRED_LANDMARK, n, f"{base.region}:{d}mm") for n, d in apart.items()]
-    return scorer.rescore(base, lb), scorer.rescore(follow, lf), flags
+    moved = any(lb[n] != base.landmarks[n] for n in lb)
+    return (scorer.rescore(base, lb) if moved else base), scorer.rescore(follow, lf), flags
 
 
 def compare_visits(baseline: Mapping[str, RadiographScore], followup: Mapping[str, RadiographScore], *,
