@@ -44,7 +44,7 @@ def test_needs_review_is_decided_by_the_kind():
     assert needs_review(["a_flag_from_a_newer_version"])  # unknown: a reader looks
     assert all(k.informational == (k in {FlagKind.SPACING_ESTIMATED, FlagKind.READER_LANDMARKS, FlagKind.RELOCATED,
                                          FlagKind.ATYPICAL_POSITION, FlagKind.RETEST_SD_FROM_DEFAULT_MODEL,
-                                         FlagKind.WRIST_FROM_ANATOMY, FlagKind.FILM_ROTATED})
+                                         FlagKind.WRIST_FROM_ANATOMY, FlagKind.FILM_ROTATED, FlagKind.PAIRED_LANDMARK})
                for k in FlagKind)
 
 
