@@ -9,8 +9,9 @@
   src/sharpscore/models/retest.json; `--from-raw` refits from the stored raw figures;
 - progression: the same patients at a second visit (sharpscore.synth.longitudinal: 35% stable,
   the others 1+ grade steps), the first baseline acquisition against the follow-up, read as
-  sharpscore.score_progression reads them (compare_visits): sensitivity for a true
-  change >= 1 unit and specificity for no change, standardised response mean, per-joint change QWK;
+  sharpscore.score_progression reads them (paired reading, compare_visits): sensitivity for a true
+  change >= 1 unit and specificity for no change at the SDC (and at other multiples of the SD),
+  standardised response mean, per-joint change QWK;
 - runtime of one two-visit, four-region patient (score_progression, model loaded), this machine.
 
 Writes bench/results/progression.json. Unseen seeds (patients from 50000).
@@ -145,6 +146,10 @@ def analyse(raw: dict) -> tuple[dict, dict, RetestModel]:
           "joint_change_qwk": raw["joint_change_qwk"], "joint_changes": raw["joint_changes"],
           "called_progressed_by_true_change": {str(k): round(float(np.mean(called[t == k])), 3)
                                                for k in sorted(set(t.astype(int).tolist())) if k <= 5}}
+    # the same calls at other multiples of the modelled SD (1.96: the SDC), for a ROC-like view
+    z = o / (sdcs / 1.96)
+    pr["operating_points"] = {f"{k} SD": progression_agreement(t, z > k, threshold=1.0)
+                              for k in (1.0, 1.28, 1.5, 1.645, 1.96)}
     shipped = retest_model("default")
     sd_s = np.array([1.96 * shipped.sd(0.5 * (b + r["followup"]), len(schema.REGIONS)) for b, r in zip(b0, rec)])
     pr["with_shipped_retest_model"] = {"c": shipped.c, **progression_agreement(t, o > sd_s, threshold=1.0),

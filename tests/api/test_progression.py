@@ -179,3 +179,17 @@ def test_a_localisation_that_differs_between_visits_is_not_change(scorer, visits
     kept = sharpscore.score_progression(base, follow_off, scorer=scorer)
     assert not any(f.startswith("paired_landmark") for f in kept.flags)
     assert kept.total_change == pytest.approx(unpaired.total_change, abs=1e-9)
+
+
+def test_a_joint_scored_at_one_visit_only_adds_no_change(scorer, visits):
+    base = scorer.score(visits["base"])
+    follow = scorer.score(visits["same"])
+    # the follow-up did not score its ulna (e.g. cut off by the collimation)
+    follow.joints = [j for j in follow.joints if j.site != "ulna"]
+    prog = sharpscore.api.progression.compare_visits({"RH": base}, {"RH": follow},
+                                                      retest=sharpscore.api.progression.retest_model("default"))
+    ulna = prog.joint("RH", "ulna")
+    assert ulna.erosion_change is None and "unsure_at_followup" in ulna.flags
+    common = sum(j.total_change for j in prog.joints)
+    assert prog.total_change == pytest.approx(common, abs=1e-9)
+    assert abs(prog.total_change) < 1.0

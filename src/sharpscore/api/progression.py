@@ -121,7 +121,9 @@ def _probs(d: dict[int, float] | None):
 class Progression:
     """Change of the SvdH score between two visits of one patient (see :func:`score_progression`).
 
-    ``total_change``: expected change of the SvdH total over the regions both visits have;
+    ``total_change``: expected change of the SvdH total over the regions both visits have and the
+    joints scored at both (a joint scored at one visit only is listed, flagged ``unsure_at_<visit>``
+    for the other, and adds no change);
     ``interval``: its (lo, hi) at 95%; ``sdc``: the smallest detectable change of that total;
     ``p_progression``: probability that the true change exceeds the SDC; ``progressed``: the
     observed change exceeds the SDC; ``regions``: per region the baseline and follow-up totals."""
@@ -297,9 +299,15 @@ def compare_visits(baseline: Mapping[str, RadiographScore], followup: Mapping[st
             rms, scale = reg_fit
             if rms > REGISTRATION_RMS_MM or not REGISTRATION_SCALE[0] <= scale <= REGISTRATION_SCALE[1]:
                 flags.append(ReviewFlag(FlagKind.FILMS_DIFFER_TOO_MUCH, None, f"{reg}:rms={rms:.1f}mm,scale={scale:.2f}"))
-        regions[reg] = {"baseline_total": b.total, "followup_total": f.total, "change": f.total - b.total}
+        scored_f = {j.site: j for j in f.joints}
+        scored_b = {j.site for j in b.joints}
+        first = len(joints)
         for jb in b.joints:
-            jf = f.joint(jb.site)
+            jf = scored_f.get(jb.site)
+            if jf is None:  # not scored at the follow-up (out of view, not placed): no change can be read
+                joints.append(JointChange(site=jb.site, region=reg, erosion_change=None, jsn_change=None,
+                                          flags=[ReviewFlag(FlagKind.UNSURE_AT_FOLLOWUP)]))
+                continue
             ec = None if jb.erosion is None or jf.erosion is None else jf.erosion - jb.erosion
             nc = None if jb.jsn is None or jf.jsn is None else jf.jsn - jb.jsn
             ch = JointChange(site=jb.site, region=reg, erosion_change=ec, jsn_change=nc,
@@ -314,6 +322,11 @@ def compare_visits(baseline: Mapping[str, RadiographScore], followup: Mapping[st
             if ch.total_change < -CHANGE_SHOWN:
                 ch.flags.append(ReviewFlag(FlagKind.SCORE_FELL))  # damage does not heal: one of the readings is off
             joints.append(ch)
+        joints += [JointChange(site=j.site, region=reg, erosion_change=None, jsn_change=None,
+                               flags=[ReviewFlag(FlagKind.UNSURE_AT_BASELINE)]) for j in f.joints if j.site not in scored_b]
+        # the change counts the joints scored at both visits only (a joint seen once is no change)
+        regions[reg] = {"baseline_total": b.total, "followup_total": f.total,
+                        "change": float(sum(ch.total_change for ch in joints[first:]))}
     total_change = float(sum(d["change"] for d in regions.values()))
     mean_total = 0.5 * sum(baseline[r].total + followup[r].total for r in common)
     sd = retest.sd(mean_total, len(common))
