@@ -163,7 +163,8 @@ def runtime(scorer) -> dict:
     lp = longitudinal_patient(70000, visits=2)
     visits = [{r: lp.render(v, r, **ACQ).radiograph for r in schema.REGIONS} for v in range(2)]
     out = {}
-    for label, paired in (("unpaired_s", False), ("two_visits_four_regions_s", True), ("unpaired_again_s", False)):
+    runs = (("unpaired_s", False), ("two_visits_four_regions_s", True), ("unpaired_again_s", False))
+    for label, paired in runs:
         t0 = time.perf_counter()
         score_progression(visits[0], visits[1], scorer=scorer, paired=paired)
         out[label] = round(time.perf_counter() - t0, 2)

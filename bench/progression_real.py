@@ -129,7 +129,8 @@ def main() -> None:
                            "and the real-texture c (python bench/progression_real.py --write-retest)")
         path.write_text(json.dumps(table, indent=1) + "\n")
     out = {"what": __doc__.split("\n\n")[1], "machine": machine(), "model": "scorer/default",
-           "command": f"python bench/progression_real.py --copies {a.copies}" + (" --unpaired" if a.unpaired else ""),
+           "command": (f"python bench/progression_real.py --copies {a.copies}"
+                       + (" --unpaired" if a.unpaired else "")),
            "paired_reading": not a.unpaired,
            "pairs": len(t), "retest_model": {"c": retest.c, "floor": retest.floor},
            "sdc_median": round(float(np.median(sdcs)), 3),

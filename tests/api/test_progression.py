@@ -130,8 +130,11 @@ def test_rescore_reads_the_same_film_at_moved_landmarks(scorer, visits):
     assert moved.landmarks["mcp2"][:2] == (x + off, y) and moved.landmarks["mcp3"] == res.landmarks["mcp3"]
     assert abs(moved.joint("mcp2").erosion - res.joint("mcp2").erosion) > 0.05
     assert moved.joint("pip5").erosion == pytest.approx(res.joint("pip5").erosion, abs=1e-6)
+    assert scorer.rescore(res, {"mcp2": (x + off, y)}).landmarks["mcp2"] == (x + off, y, 1.0)  # a reader's point
     with pytest.raises(sharpscore.errors.InputError, match="not landmarks"):
         scorer.rescore(res, {"mtp1": (1.0, 1.0, 1.0)})
+    with pytest.raises(sharpscore.errors.InputError, match="must be finite"):
+        scorer.rescore(res, {"mcp2": (float("nan"), 1.0)})
     res.location = None  # e.g. read back from JSON: no film, no localisation
     with pytest.raises(sharpscore.errors.InputError, match="scored in this session"):
         scorer.rescore(res, {})

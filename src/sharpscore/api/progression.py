@@ -256,9 +256,9 @@ def read_paired(scorer, base: RadiographScore, follow: RadiographScore) \
         -> tuple[RadiographScore, RadiographScore, list[ReviewFlag]]:
     """Both visits of a region read at :func:`paired_landmarks`: the follow-up read again, the
     baseline only where it takes a position from the follow-up (informational flags
-    ``paired_landmark:<site>:<region>:<mm>`` for sites the visits had placed apart). Results that cannot be
-    read again (no film kept, e.g. read back from JSON) or films that cannot be registered come back
-    unchanged."""
+    ``paired_landmark:<site>:<region>:<mm>`` for sites the visits had placed apart). Results that
+    cannot be read again (no film kept, e.g. read back from JSON) or films that cannot be registered
+    come back unchanged."""
     if base.location is None or follow.location is None:
         log.info("%s: visits scored elsewhere are compared as they are (no paired reading)", base.region)
         return base, follow, []
@@ -323,7 +323,8 @@ def compare_visits(baseline: Mapping[str, RadiographScore], followup: Mapping[st
                 ch.flags.append(ReviewFlag(FlagKind.SCORE_FELL))  # damage does not heal: one of the readings is off
             joints.append(ch)
         joints += [JointChange(site=j.site, region=reg, erosion_change=None, jsn_change=None,
-                               flags=[ReviewFlag(FlagKind.UNSURE_AT_BASELINE)]) for j in f.joints if j.site not in scored_b]
+                               flags=[ReviewFlag(FlagKind.UNSURE_AT_BASELINE)])
+                   for j in f.joints if j.site not in scored_b]
         # the change counts the joints scored at both visits only (a joint seen once is no change)
         regions[reg] = {"baseline_total": b.total, "followup_total": f.total,
                         "change": float(sum(ch.total_change for ch in joints[first:]))}

@@ -158,10 +158,11 @@ class Scorer:
             res.add_flag(ReviewFlag(FlagKind.REGION_CONFLICTS_WITH_GIVEN, None, region))
         return res
 
-    def rescore(self, result: RadiographScore, landmarks: Mapping[str, tuple[float, float, float]]) -> RadiographScore:
-        """Score ``result``'s film again with some landmarks moved (``{site: (x_px, y_px, confidence)}``,
-        the others kept): the same film, localisation and review rules, new crops, JSW and flags.
-        ``result`` must come from this session's :meth:`score` (it keeps its film and localisation)."""
+    def rescore(self, result: RadiographScore, landmarks: Mapping[str, tuple[float, ...]]) -> RadiographScore:
+        """Score ``result``'s film again with some landmarks moved (``{site: (x_px, y_px[, confidence])}``,
+        confidence 1 when not given; the others kept): the same film, localisation and review rules,
+        new crops, JSW and flags. ``result`` must come from this session's :meth:`score` (it keeps
+        its film and localisation)."""
         loc = result.location
         if loc is None or result.radiograph is None:
             raise InputError("rescore needs a result scored in this session (it keeps the film and its "
@@ -169,10 +170,20 @@ class Scorer:
         unknown = sorted(set(landmarks) - set(loc.landmarks))
         if unknown:
             raise InputError(f"rescore: {unknown} are not landmarks of this {loc.region} film")
-        moved = dataclasses.replace(loc, landmarks={**loc.landmarks, **{k: tuple(map(float, v)) for k, v in landmarks.items()}})
+        new = {}
+        for k, v in landmarks.items():
+            v = tuple(float(x) for x in v)
+            if len(v) not in (2, 3) or not all(np.isfinite(v)):
+                raise InputError(f"rescore: the landmark of {k} must be finite (x, y) or (x, y, confidence), not {v}")
+            new[k] = v if len(v) == 3 else (*v, 1.0)
+        moved = dataclasses.replace(loc, landmarks={**loc.landmarks, **new})
         pyr = self._pyramid(result.radiograph)
         rs = self.joint_model.score(pyr, moved.spacing_mm, moved.landmarks, moved.film_region)
-        return self._result(result.radiograph, moved, rs, False, pyr)
+        res = self._result(result.radiograph, moved, rs, False, pyr)
+        for f in result.flags:  # flags score() adds after the reading
+            if ReviewFlag.parse(f).kind is FlagKind.REGION_CONFLICTS_WITH_GIVEN:
+                res.add_flag(ReviewFlag.parse(f))
+        return res
 
     def score_many(self, sources: Iterable[Any], *, batch_size: int = 16, explain: bool = False,
                    errors: str = "raise") -> list[RadiographScore | SharpScoreError]:
