@@ -81,6 +81,7 @@ class FlagKind(enum.StrEnum):
     UNSURE_AT_FOLLOWUP = "unsure_at_followup"
     SCORE_FELL = "score_fell"
     PAIRED_LANDMARK = "paired_landmark"  # the visits placed this joint apart; both read where the surer one put it
+    READ_UNPAIRED = "read_unpaired"  # a region's visits compared as scored: the SDC (fitted on paired readings) is too small
 
     @property
     def informational(self) -> bool:

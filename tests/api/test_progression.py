@@ -181,7 +181,10 @@ def test_a_localisation_that_differs_between_visits_is_not_change(scorer, visits
     base.location = None
     kept = sharpscore.score_progression(base, follow_off, scorer=scorer)
     assert not any(f.startswith("paired_landmark") for f in kept.flags)
+    assert "read_unpaired:RH" in kept.flags and kept.needs_review  # its SDC was measured on paired readings
     assert kept.total_change == pytest.approx(unpaired.total_change, abs=1e-9)
+    asked = sharpscore.score_progression(visits["base"], visits["same"], scorer=scorer, paired=False)
+    assert "read_unpaired:RH" in asked.flags
 
 
 def test_a_joint_scored_at_one_visit_only_adds_no_change(scorer, visits):

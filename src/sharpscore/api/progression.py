@@ -257,11 +257,12 @@ def read_paired(scorer, base: RadiographScore, follow: RadiographScore) \
     """Both visits of a region read at :func:`paired_landmarks`: the follow-up read again, the
     baseline only where it takes a position from the follow-up (informational flags
     ``paired_landmark:<site>:<region>:<mm>`` for sites the visits had placed apart). Results that
-    cannot be read again (no film kept, e.g. read back from JSON) or films that cannot be registered
-    come back unchanged."""
+    cannot be read again (no film kept, e.g. read back from JSON) come back unchanged and flagged
+    ``read_unpaired:<region>`` (the SDC, measured on paired readings, is then too small); films that
+    cannot be registered come back unchanged (``compare_visits`` flags them)."""
     if base.location is None or follow.location is None:
         log.info("%s: visits scored elsewhere are compared as they are (no paired reading)", base.region)
-        return base, follow, []
+        return base, follow, [ReviewFlag(FlagKind.READ_UNPAIRED, None, base.region)]
     pair = paired_landmarks(base, follow)
     if pair is None:
         return base, follow, []
@@ -389,7 +390,9 @@ def score_progression(baseline: Any, followup: Any, *, model: str = "default", d
             flagged and left out of the change.
         model: the scorer (shipped name or bundle path); ``scorer`` reuses a loaded :class:`Scorer`.
         paired: read both visits of a region at the same joint positions (:func:`read_paired`), so
-            that a localisation that differs between the visits does not read as change.
+            that a localisation that differs between the visits does not read as change; without it
+            each region is flagged ``read_unpaired:<region>`` (needs review: the SDC is measured on
+            paired readings).
 
     Raises:
         sharpscore.errors.VisitMismatchError: different patients (DICOM PatientID), no region in
@@ -407,8 +410,10 @@ def score_progression(baseline: Any, followup: Any, *, model: str = "default", d
         (rb,), (rf,) = base, follow
         raise VisitMismatchError(f"baseline is a {rb} film and follow-up a {rf} film: not the same region")
     flags: list[ReviewFlag] = []
-    if paired:
-        for reg in [r for r in schema.REGIONS if r in base and r in follow]:
+    for reg in [r for r in schema.REGIONS if r in base and r in follow]:
+        if paired:
             base[reg], follow[reg], more = read_paired(sc, base[reg], follow[reg])
             flags += more
+        else:
+            flags.append(ReviewFlag(FlagKind.READ_UNPAIRED, None, reg))
     return compare_visits(base, follow, retest=retest_model(sc.model_info.get("scorer", str(model))), flags=flags)
