@@ -241,12 +241,12 @@ def paired_landmarks(base: RadiographScore, follow: RadiographScore) \
         dist = float(np.hypot(*(pb - pf)))
         if dist > AGREE_MM:
             apart[n] = round(dist, 1)
-        if dist <= AGREE_MM or cb >= cf:
-            p, lb[n], conf_f = pb, (float(xb), float(yb), float(cb)), (cf if dist <= AGREE_MM else cb)
-        else:
-            p = pf
+        if dist <= AGREE_MM or cb >= cf:  # the baseline's position (its landmark kept as it is)
+            p, lb[n] = pb, (float(xb), float(yb), float(cb))
+            conf_f = cf if dist <= AGREE_MM else cb
+        else:  # the surer follow-up's position, in both visits
+            p, conf_f = pf, cf
             lb[n] = (*(float(v) for v in to_px(p, base.spacing_mm)), float(cf))
-            conf_f = cf
         back = ((p - t) @ r) / s  # in the follow-up's mm
         lf[n] = (*(float(v) for v in to_px(back, follow.spacing_mm)), float(conf_f))
     return lb, lf, apart

@@ -180,9 +180,9 @@ class Scorer:
         pyr = self._pyramid(result.radiograph)
         rs = self.joint_model.score(pyr, moved.spacing_mm, moved.landmarks, moved.film_region)
         res = self._result(result.radiograph, moved, rs, False, pyr)
-        for f in result.flags:  # flags score() adds after the reading
-            if ReviewFlag.parse(f).kind is FlagKind.REGION_CONFLICTS_WITH_GIVEN:
-                res.add_flag(ReviewFlag.parse(f))
+        for f in map(ReviewFlag.parse, result.flags):  # a flag score() adds after the reading
+            if f.kind is FlagKind.REGION_CONFLICTS_WITH_GIVEN:
+                res.add_flag(f)
         return res
 
     def score_many(self, sources: Iterable[Any], *, batch_size: int = 16, explain: bool = False,
