@@ -172,3 +172,29 @@ def test_a_narrowing_the_film_does_not_show_is_recorded_as_unknown(film):
     assert narrowing_visible(pixels, frame, wider, 3, site="mcp3")  # measured now at under 90% of that
     out = edit_radiograph(pixels, lm, SPACING, "LH", {"mcp3": {"jsn": 3}}, seed=3)
     assert out.grades["mcp3"]["jsn"] == 3
+
+
+@pytest.mark.parametrize("site, spans_row", [("cmc4", False), ("capnlun", False), ("radcar", True)])
+def test_a_wrist_joint_narrows_over_one_bone_not_the_whole_carpal_row(site, spans_row):
+    """A CMC or intercarpal joint's narrowing displaces one bone's width (at most 6 mm either side of
+    the axis, faded over 3 mm): its neighbours at the same level stay as they are. Only the
+    radiocarpal joint spans the whole row. (The across profile in a row of carpal bones finds no edge,
+    and the warp used to shear the whole row: a sharp line across every neighbouring base.)"""
+    from sharpscore.spatial import BoneFrame, as_spacing
+    from sharpscore.synth.edit import Gap, narrow_joint
+
+    sp = 0.15
+    yy, xx = np.mgrid[0:400, 0:400]
+    x_mm, y_mm = (xx - 200) * sp, (yy - 200) * sp
+    # a 20 mm wide row of bone (bright), a 2 mm joint space across it at y = 0, soft tissue outside
+    pixels = np.where(np.abs(x_mm) < 10.0, 0.8, 0.3).astype(np.float32)
+    pixels[np.abs(y_mm) < 1.0] = np.where(np.abs(x_mm[np.abs(y_mm) < 1.0]) < 10.0, 0.45, 0.3)
+    pixels += 0.02 * np.random.default_rng(0).standard_normal(pixels.shape).astype(np.float32)
+    frame = BoneFrame((200.0, 200.0), (0.0, -1.0), as_spacing((sp, sp)))  # distal bone up
+    out, warp = narrow_joint(pixels, frame, 4, np.random.default_rng(1), site=site, family="wrist",
+                             gap=Gap(0.0, -1.0, 1.0, 0.3))
+    assert warp is not None
+    _, s = frame.from_px(xx, yy)
+    changed = np.abs(out - pixels) > 1e-4
+    assert changed[np.abs(s) < 3.0].any()
+    assert changed[(np.abs(s) > 9.5) & (np.abs(s) < 12.5)].any() == spans_row

@@ -48,6 +48,12 @@ _N_LESIONS = {0: 0, 1: 1, 2: 2, 3: 2, 4: 3, 5: 4}
 _BAND_MM = {"finger": 1.2, "wrist": 1.8, "foot": 1.8}  # half-width of the band a profile averages over
 _DEFAULT_HALF_WIDTH = {"finger": 5.0, "wrist": 6.0, "foot": 7.0}
 _STEP_MM = 0.05
+# The widest a wrist joint's displacement reaches across its axis (half-width, mm), the radiocarpal
+# joint's excepted: a CMC or intercarpal joint is one bone wide, and its neighbours' joints lie beside
+# it at the same level. The across profile there runs along a continuous row of carpal bones and finds
+# no bone edge (up to the 11 mm clip), so the warp sheared the whole row: a sharp line across every
+# neighbouring base, and their joint spaces narrowed too under a grade of 0.
+_WRIST_JOINT_HALF_WIDTH_MM = 6.0
 
 
 _sample = sample_in_frame  # film intensity at bone-frame coordinates (mm)
@@ -130,6 +136,16 @@ def bone_half_width(pixels: np.ndarray, frame: BoneFrame, t_mm: float, *, family
     left = mid - int(np.argmax(v[mid::-1] < thr)) if np.any(v[mid::-1] < thr) else 0
     hw = 0.5 * (s[right] - s[left])
     return float(np.clip(hw, 2.5, 11.0))
+
+
+def _joint_half_width(pixels: np.ndarray, frame: BoneFrame, gap: Gap, site: str, family: str) -> float:
+    """Half-width (mm) over which a joint's narrowing displaces the bone: the proximal bone's just
+    before the joint, at most ``_WRIST_JOINT_HALF_WIDTH_MM`` at a wrist joint other than the
+    radiocarpal."""
+    hw = bone_half_width(pixels, frame, gap.proximal - 1.5, family=family)
+    if family == "wrist" and site != "radcar":
+        hw = min(hw, _WRIST_JOINT_HALF_WIDTH_MM)
+    return hw
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -239,7 +255,7 @@ def to_adult_reference(pixels: np.ndarray, frame: BoneFrame, gap: Gap, rng: np.r
     close = width - reference
     if close < 0.05:
         return pixels, None, gap
-    hw = bone_half_width(pixels, frame, gap.proximal - 1.5, family=family)
+    hw = _joint_half_width(pixels, frame, gap, site, family)
     warp = _Warp(frame, gap.proximal, max(gap.width, close + 0.1), close, 0.0, hw, 0.0)
     after = Gap(gap.proximal + reference / 2, gap.proximal, gap.proximal + reference, gap.depth)
     return warp.apply(pixels), warp, after
@@ -258,7 +274,7 @@ def narrow_joint(pixels: np.ndarray, frame: BoneFrame, grade: int, rng: np.rando
     factor = JSN_GAP_FACTOR[int(grade)]
     keep = float(np.clip(factor + rng.normal(0, 0.06), 0.0, 0.9)) if grade < 4 else 0.0
     close = gap.width * (1.0 - keep)
-    hw = bone_half_width(pixels, frame, gap.proximal - 1.5, family=family)
+    hw = _joint_half_width(pixels, frame, gap, site, family)
     focal = 0.0
     if grade == 1:  # focal narrowing: one side of the joint
         focal = float(rng.choice([-1.0, 1.0]))
