@@ -135,3 +135,46 @@ def test_total_intervals_per_region_kind_fall_back_to_the_one_over_all_films():
     assert hi_f - lo_f == pytest.approx(3 * (hi_h - lo_h), rel=1e-6)
     assert scorer.interval(d, "region") == (lo_f, hi_f)
     assert scorer.interval(d, None) == (8.0, 12.0)  # uncalibrated: the distribution's own interval
+
+
+def test_site_pooling_reads_each_site_where_its_weighting_lies():
+    from sharpscore.scoring.model import SitePooling
+
+    pool = SitePooling(n_sites=3, grid=6)
+    sites = torch.tensor([0, 1, 2])
+    w = pool.weights(sites, (6, 6)).detach()
+    assert torch.allclose(w.sum((1, 2)), torch.ones(3))
+    # it starts as a broad centred Gaussian: the centre counts more than a corner, but not alone
+    assert 2.0 < float(w[0, 2, 2] / w[0, 0, 0]) < 8.0
+    with torch.no_grad():  # site 1 learned to look at the top-left corner only
+        pool.logits[1] = -1.0
+        pool.logits[1, 0, 0] = 1.0
+    fmap = torch.zeros(3, 2, 6, 6)
+    fmap[:, 0, 0, 0] = 1.0  # something in the top-left corner
+    fmap[:, 1, 2:4, 2:4] = 1.0  # something in the centre
+    out = pool(fmap, sites)
+    assert out[1, 0] > 0.99 and out[1, 1] < 0.01
+    assert out[0, 1] > 4 * out[0, 0]
+    assert pool.weights(sites, (4, 4)).shape == (3, 4, 4)  # another crop size: resampled
+
+
+def test_a_site_pooled_scorer_starts_from_a_mean_pooled_one_and_round_trips(tmp_path):
+    import json
+
+    from sharpscore.models import load_scorer
+
+    spec = SMALL.model_copy(update={"pooling": "site"})
+    mean_net, net = ScorerNet(SMALL), ScorerNet(spec)
+    missing, unexpected = net.load_state_dict(mean_net.state_dict(), strict=False)
+    assert missing == ["pool.logits"] and not unexpected
+    x, s = torch.randn(3, 1, 48, 48), torch.tensor([0, site_index("foot", "mtp1"), 5])
+    with pytest.raises(ValueError, match="site"):
+        net.features(x)
+    net.eval()
+    payload = {"model": net.state_dict(), "meta": json.dumps({"task": "scorer", "spec": spec.model_dump(mode="json")})}
+    torch.save(payload, tmp_path / "best.pt")
+    loaded = load_scorer(tmp_path / "best.pt").nets[0]
+    assert loaded.spec.pooling == "site"
+    with torch.no_grad():
+        a, b = net(x, s), loaded(x, s)
+    assert all(torch.allclose(a[h], b[h], atol=1e-6) for h in HEADS)

@@ -184,3 +184,23 @@ def test_film_processing_raises_or_softens_local_contrast_at_a_scale_in_mm():
     a = ds._intensity(x, np.random.default_rng(3), mm_per_px=0.2)
     assert torch.equal(a, ds._intensity(x, np.random.default_rng(3), mm_per_px=0.2))
     assert torch.allclose(a, film_processing(x, 5.0, 1.0), atol=1e-6)
+
+
+def test_a_finetune_keeps_its_starting_weights_architecture(tmp_path):
+    """``init`` weights bring their architecture (the saved ScorerSpec); the config's ``model`` keys
+    override it one by one. (Before, a config without ``model`` built the default architecture and
+    loaded into it whatever fitted.)"""
+    from sharpscore.scoring import ScorerNet, ScorerSpec
+    from sharpscore.training import TrainConfig
+    from sharpscore.training.scorer_task import ScorerTask
+
+    spec = ScorerSpec(**TINY, pooling="site")
+    path = tmp_path / "start.pt"
+    torch.save({"model": ScorerNet(spec).state_dict(),
+                "meta": json.dumps({"task": "scorer", "spec": spec.model_dump(mode="json")})}, path)
+    task = ScorerTask(TrainConfig(task="scorer", init=str(path)))
+    assert task.spec == spec
+    task = ScorerTask(TrainConfig(task="scorer", init=str(path), model={"dropout": 0.3}))
+    assert task.spec == spec.model_copy(update={"dropout": 0.3})
+    assert ScorerTask(TrainConfig(task="scorer")).spec == ScorerSpec()  # no init: the defaults
+    assert ScorerTask(TrainConfig(task="scorer", init=str(tmp_path / "missing.pt"))).spec == ScorerSpec()

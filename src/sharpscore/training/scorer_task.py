@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -221,7 +223,9 @@ class ScorerTask:
 
     def __init__(self, config):
         self.config = config
-        self.spec = ScorerSpec(**(config.model or {}))
+        # a fine-tune keeps its starting weights' architecture; what the config's model sets overrides it
+        start = _init_spec(config.init) if config.init else {}
+        self.spec = ScorerSpec(**{**start, **(config.model or {})})
         self.augment = ScorerAugment(**(config.augment or {}))
         self.loss_cfg = ScorerLoss(**(config.loss or {}))
         self.sites = config.sites
@@ -330,12 +334,23 @@ class ScorerTask:
                 "trained_on": trained_on, "real_films": real}
 
 
+def _init_spec(init: str) -> dict:
+    """The architecture (``ScorerSpec`` fields) saved with the ``init`` weights: a path or a shipped
+    scorer's name. Empty when they cannot be read (the engine then reports the bad init)."""
+    from ..models import _load_quietly, shipped_weights_path
+
+    try:
+        path = Path(init) if Path(init).exists() else shipped_weights_path("scorer", init)
+        spec = json.loads(_load_quietly(str(path))["meta"]).get("spec") or {}
+    except Exception:  # noqa: BLE001 - reported by the engine when it loads the weights
+        return {}
+    return {k: v for k, v in spec.items() if k in ScorerSpec.model_fields}
+
+
 def _init_real_films(init: str) -> dict[str, str]:
     from ..models import info, load_scorer
 
     try:
-        from pathlib import Path
-
         if Path(init).exists():
             return dict(load_scorer(init).real_films)
         return dict(info("scorer", init).real_films)
