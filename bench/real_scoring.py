@@ -34,6 +34,11 @@ What it measures, end to end (shipped localiser on each film, then the scorer an
    localiser refuses them; the six wrist erosion sites were placed by eye
    (bench/data/ramw600-wrist-landmarks.json) and given as reader landmarks.
 
+``--training-films N`` runs the simulated-disease part on the first N of the scorer's own training
+films instead (configs/scorer-real.yaml's ``dha-edit`` films; new disease drawn with the same seeds):
+an in-sample check of whether the scorer fits its training films at all (under-fitting) or only
+fails to carry it to new films (over-fitting). Use it with ``--parts simulated``.
+
 Writes bench/results/real-scoring-<label>.json.
 """
 
@@ -59,6 +64,18 @@ TEST_IDS = ["3144", "3147", "3162", "3164", "3167", "3173", "3183", "3184", "320
 DHA_SPACING = 0.108075
 NAMES = {"ip1": "ip", "cmc1": "mc1"}
 WRIST_SPACING = 0.14  # mm/px assumed for the RAM-W600 crops (no spacing stored)
+
+
+def training_ids(n: int) -> list[str]:
+    """The first ``n`` (sorted) DHA films the real-film scorer trained on: configs/scorer-real.yaml's
+    ``dha-edit`` source, every atlas film but those it excludes."""
+    import yaml
+
+    cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs" / "scorer-real.yaml").read_text())
+    src = next(s for s in cfg["data"]["sources"] if s.get("name") == "dha-edit")
+    with open(SHARED / "dha-hands" / "landmarks.csv", newline="") as fh:
+        ids = {row["image_id"] for row in csv.DictReader(fh)}
+    return sorted(ids - set(src["exclude_ids"]))[:n]
 
 
 def dha_films(ids: list[str]):
@@ -323,6 +340,9 @@ def main() -> None:
                    help="simulated narrowing graded against a healthy adult joint space (SvdH), the same for the "
                         "finger joints only (the editor before its wrist spaces were closed too), or the film's own; "
                         "the adult-width healthy films follow it ('adult' for 'film')")
+    p.add_argument("--training-films", type=int, default=0, metavar="N",
+                   help="the simulated-disease part on the first N training films instead of the held-out ones "
+                        "(an in-sample check)")
     a = p.parse_args()
     logging.basicConfig(level=logging.WARNING)
     from sharpscore.api import Scorer
@@ -346,8 +366,11 @@ def main() -> None:
     if "adult" in parts:
         result["adult_dicom"] = adult_dicom(scorer)
     if "simulated" in parts:
-        result["simulated_disease"] = simulated(scorer, dha_films(TEST_IDS), a.copies, a.shift, a.seed,
+        ids = training_ids(a.training_films) if a.training_films else TEST_IDS
+        result["simulated_disease"] = simulated(scorer, dha_films(ids), a.copies, a.shift, a.seed,
                                                 a.jsn_reference)
+        if a.training_films:
+            result["held_out"] = f"NOT held out: {len(ids)} of the scorer's training films ({', '.join(ids)})"
     if "sweep" in parts:
         result["severity_sweep"] = sweep(scorer, next(dha_films(["3300"])), jsn_reference=a.jsn_reference)
     if "wrists" in parts:
