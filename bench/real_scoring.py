@@ -69,9 +69,9 @@ WRIST_SPACING = 0.14  # mm/px assumed for the RAM-W600 crops (no spacing stored)
 def training_ids(n: int) -> list[str]:
     """The first ``n`` (sorted) DHA films the real-film scorer trained on: configs/scorer-real.yaml's
     ``dha-edit`` source, every atlas film but those it excludes."""
-    import yaml
+    from sharpscore.config import load_yaml
 
-    cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs" / "scorer-real.yaml").read_text())
+    cfg = load_yaml(Path(__file__).resolve().parents[1] / "configs" / "scorer-real.yaml")
     src = next(s for s in cfg["data"]["sources"] if s.get("name") == "dha-edit")
     with open(SHARED / "dha-hands" / "landmarks.csv", newline="") as fh:
         ids = {row["image_id"] for row in csv.DictReader(fh)}

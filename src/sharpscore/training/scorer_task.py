@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -337,14 +336,12 @@ class ScorerTask:
 def _init_spec(init: str) -> dict:
     """The architecture (``ScorerSpec`` fields) saved with the ``init`` weights: a path or a shipped
     scorer's name. Empty when they cannot be read (the engine then reports the bad init)."""
-    from ..models import _load_quietly, shipped_weights_path
+    from ..models import load_scorer
 
     try:
-        path = Path(init) if Path(init).exists() else shipped_weights_path("scorer", init)
-        spec = json.loads(_load_quietly(str(path))["meta"]).get("spec") or {}
+        return load_scorer(init).spec.model_dump()
     except Exception:  # noqa: BLE001 - reported by the engine when it loads the weights
         return {}
-    return {k: v for k, v in spec.items() if k in ScorerSpec.model_fields}
 
 
 def _init_real_films(init: str) -> dict[str, str]:
