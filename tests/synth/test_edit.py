@@ -198,3 +198,31 @@ def test_a_wrist_joint_narrows_over_one_bone_not_the_whole_carpal_row(site, span
     changed = np.abs(out - pixels) > 1e-4
     assert changed[np.abs(s) < 3.0].any()
     assert changed[(np.abs(s) > 9.5) & (np.abs(s) < 12.5)].any() == spans_row
+
+
+def test_a_wrist_erosion_removes_as_much_bone_as_a_finger_erosion_of_its_grade(film):
+    """SvdH grades erosion by the share of the surface involved; a carpal bone, the distal radius or
+    ulna is graded over its whole outline (a finger joint over the bone end's outline next to the
+    joint), and a defect takes the bone down to the level beside it (the darkest within 1.5 mm beyond
+    the edge: in the carpus a fixed short distance falls in the next bone's blur). Before, a wrist
+    erosion removed a fraction of the bone a finger erosion of the same grade did, and the scorer could
+    not learn the wrist from it."""
+    from sharpscore.localize.wrist_template import predict_wrist
+
+    pixels, lm = film
+    lm = {**lm, **predict_wrist({k: (*v, 1.0) for k, v in lm.items()}, SPACING)}
+
+    def removed_mm2(sites, grade: int) -> list[float]:
+        areas = []
+        for site in sites:
+            for seed in (1, 2):
+                out = edit_radiograph(pixels, lm, SPACING, "LH", {site: {"erosion": grade}}, seed=seed)
+                if out.grades[site]["erosion"] == grade:  # a defect without a bone edge lowers the grade
+                    areas.append(float((pixels - out.pixels > 0.03).sum()) * SPACING[0] ** 2)
+        assert len(areas) >= 4, (sites, grade, areas)
+        return areas
+
+    for grade in (2, 3):
+        finger = np.median(removed_mm2(("mcp2", "mcp3", "mcp4"), grade))
+        wrist = np.median(removed_mm2(("nav", "lunate", "radius"), grade))
+        assert wrist >= finger, (grade, wrist, finger)

@@ -14,10 +14,12 @@ spacing. What is edited is measured on the film itself:
   unknown (``None``), not as the grade asked for.
 - **Erosion** (:func:`erode_joint`): marginal cortical defects at the bone ends next to the joint
   (or, at the carpal and distal forearm sites, around the bone under the landmark). Along a ray from
-  the bone centre the cortical edge is found; there bone attenuation is replaced by the soft-tissue
-  level just outside the bone with a soft edge and a little texture kept, breaking the cortical line.
-  The eroded share of the surface follows the phantoms' ``EROSION_FRACTION`` rule; feet (0-10) split
-  the grade between the two bones of the joint.
+  the bone centre the cortical edge is found; there bone attenuation is replaced by the level without
+  bone just beside it (the darkest within 1.5 mm beyond the edge) with a soft edge and a little
+  texture kept, breaking the cortical line. The eroded share of the surface follows the phantoms'
+  ``EROSION_FRACTION`` rule, of the bone end's outline next to a finger or foot joint and of the whole
+  outline of a carpal bone or the distal radius or ulna; feet (0-10) split the grade between the two
+  bones of the joint.
 - **Nuisances** (:func:`periarticular_osteopenia`, :func:`soft_tissue_swelling`): optional,
   independent of the grades, so that a scorer learns they are not damage.
 
@@ -48,6 +50,7 @@ _N_LESIONS = {0: 0, 1: 1, 2: 2, 3: 2, 4: 3, 5: 4}
 _BAND_MM = {"finger": 1.2, "wrist": 1.8, "foot": 1.8}  # half-width of the band a profile averages over
 _DEFAULT_HALF_WIDTH = {"finger": 5.0, "wrist": 6.0, "foot": 7.0}
 _STEP_MM = 0.05
+_SOFT_SEARCH_MM = 1.5  # how far beyond a bone edge the level without bone is looked for
 # The widest a wrist joint's displacement reaches across its axis (half-width, mm), the radiocarpal
 # joint's excepted: a CMC or intercarpal joint is one bone wide, and its neighbours' joints lie beside
 # it at the same level. The across profile there runs along a continuous row of carpal bones and finds
@@ -347,8 +350,12 @@ def _edge_along(pixels: np.ndarray, frame: BoneFrame, centre: np.ndarray, direct
     if not peaks:
         return None
     i = peaks[0]
-    j = min(len(v) - 1, i + int(0.6 / _STEP_MM))
-    return float(r[i]), float(v[j]), float(inner)
+    # the level without bone: the darkest point within _SOFT_SEARCH_MM beyond the edge (the joint space
+    # between two carpal bones, or the soft tissue beside a bone end), not one fixed distance out: in
+    # the carpus that distance often falls in the blur of the next bone, and a defect then took away
+    # only part of the bone's contrast (a wrist defect changed a quarter of a finger defect's area)
+    j = min(len(v), i + int(_SOFT_SEARCH_MM / _STEP_MM) + 1)
+    return float(r[i]), float(v[i:j].min()), float(inner)
 
 
 def _lesion(pixels: np.ndarray, frame: BoneFrame, centre: np.ndarray, direction: np.ndarray, radius: float,
@@ -423,7 +430,10 @@ def _erode_bone(pixels: np.ndarray, frame: BoneFrame, grade: int, rng: np.random
     Returns the pixels and the grade drawn: a defect whose bone edge is not found is tried in
     other directions, and the grade is lowered to what the visible defects amount to."""
     grade = int(min(grade, 5))
-    surface = np.pi * hw  # the bone end's outline, mm
+    # the surface the grade's eroded share refers to (SvdH grades by the share involved), mm of outline:
+    # a bone end's half next to its joint, or the whole outline of a bone graded all round (a carpal
+    # bone, the distal radius or ulna), as the phantoms' carpal bones are (their whole perimeter)
+    surface = np.pi * hw * (1.0 if toward else 2.0)
     n = _N_LESIONS[grade]
     total = EROSION_FRACTION[grade] * surface
     radius = float(np.clip(total / (2.0 * n), 0.6, 4.0))
