@@ -331,8 +331,9 @@ def _bridge(pixels: np.ndarray, frame: BoneFrame, t0: float, hw: float) -> np.nd
 
 def _edge_along(pixels: np.ndarray, frame: BoneFrame, centre: np.ndarray, direction: np.ndarray,
                 max_mm: float) -> tuple[float, float, float] | None:
-    """Distance from ``centre`` (t, s) along ``direction`` to the bone edge, the intensity just
-    outside it and the bone's intensity inside; None when no edge is found."""
+    """Distance from ``centre`` (t, s) along ``direction`` to the bone edge, the level without bone
+    beside it (the darkest within ``_SOFT_SEARCH_MM`` beyond the edge) and the bone's intensity
+    inside; None when no edge is found."""
     r = np.arange(0.0, max_mm, _STEP_MM)
     perp = np.array([-direction[1], direction[0]])
     off = np.linspace(-0.3, 0.3, 3)
@@ -353,7 +354,7 @@ def _edge_along(pixels: np.ndarray, frame: BoneFrame, centre: np.ndarray, direct
     # the level without bone: the darkest point within _SOFT_SEARCH_MM beyond the edge (the joint space
     # between two carpal bones, or the soft tissue beside a bone end), not one fixed distance out: in
     # the carpus that distance often falls in the blur of the next bone, and a defect then took away
-    # only part of the bone's contrast (a wrist defect changed a quarter of a finger defect's area)
+    # only part of the bone's contrast
     j = min(len(v), i + int(_SOFT_SEARCH_MM / _STEP_MM) + 1)
     return float(r[i]), float(v[i:j].min()), float(inner)
 
